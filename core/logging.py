@@ -1,0 +1,95 @@
+"""Log record filter that redacts secrets, and a JSON formatter for structured logs.
+
+Redaction is the last line of defence: code should not log secrets in the first place, but a URL
+with `?hapikey=`, a token response or an `Authorization` header can reach a log through a library
+or an exception message. The filter rewrites the record's message in place, so every handler and
+formatter downstream sees the redacted text only.
+"""
+
+import contextlib
+import json
+import logging
+import re
+
+from core.secrets import MASK, SecretStr
+
+_SECRET_NAMES = (
+    r"hapikey|api[_-]?key|developer[_-]?api[_-]?key|access[_-]?token|refresh[_-]?token|"
+    r"client[_-]?secret|callback[_-]?secret|secret|password|token|code_verifier|authorization"
+)
+_PATTERNS = [
+    # key=value in query strings and form bodies: ?hapikey=abc&x=1
+    re.compile(rf"(?i)\b({_SECRET_NAMES})=([^&\s\"',;]+)"),
+    # JSON / dict style: "access_token": "abc" or 'refresh_token': 'abc'
+    re.compile(rf"(?i)([\"']?(?:{_SECRET_NAMES})[\"']?\s*:\s*[\"'])([^\"']+)"),
+    # HTTP headers: Authorization: Bearer abc / X-Api-Key: abc
+    re.compile(r"(?i)\b(bearer)\s+([A-Za-z0-9._~+/=-]+)"),
+    re.compile(r"(?i)\b(x-hubspot-signature(?:-v\d)?[\"']?\s*[:=]\s*[\"']?)([A-Za-z0-9+/=]+)"),
+]
+
+
+def redact(text: str) -> str:
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: _keep_name(m), text)
+    return text
+
+
+def _keep_name(match: re.Match) -> str:
+    name = match.group(1)
+    whole = match.group(0)
+    # Rebuild "name<separator>MASK" keeping whatever separator the original used.
+    separator = whole[len(name) : len(whole) - len(match.group(2))]
+    return f"{name}{separator}{MASK}"
+
+
+def _mask_arg(arg):
+    if isinstance(arg, SecretStr):
+        return MASK
+    if isinstance(arg, str):
+        return redact(arg)
+    return arg
+
+
+class RedactSecretsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is not ours to break further
+            return True
+        if isinstance(record.args, dict):
+            masked_args = {k: _mask_arg(v) for k, v in record.args.items()}
+        elif record.args:
+            masked_args = tuple(_mask_arg(a) for a in record.args)
+        else:
+            masked_args = None
+        if masked_args is not None:
+            # Re-render from the masked arguments; if that fails the redacted original stands.
+            with contextlib.suppress(Exception):
+                message = str(record.msg) % masked_args
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and any `extra=` fields."""
+
+    _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in self._RESERVED and not key.startswith("_"):
+                payload[key] = _mask_arg(value) if isinstance(value, str) else value
+        if record.exc_info or record.exc_text:
+            payload["exception"] = record.exc_text or self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)

@@ -1,0 +1,34 @@
+"""Operator endpoints: queue round trip."""
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from core.models import WorkerPing
+from core.tasks import answer_worker_ping
+
+
+def _ping_json(ping: WorkerPing) -> dict:
+    return {
+        "id": str(ping.id),
+        "requested_at": ping.requested_at.isoformat(),
+        "completed_at": ping.completed_at.isoformat() if ping.completed_at else None,
+        "worker": ping.worker or None,
+        "url": reverse("core:worker-ping-detail", args=[ping.id]),
+    }
+
+
+@staff_member_required
+@require_POST
+def worker_ping_create(request):
+    ping = WorkerPing.objects.create(requested_by=request.user)
+    answer_worker_ping.delay_on_commit(str(ping.id))
+    return JsonResponse(_ping_json(ping), status=202)
+
+
+@staff_member_required
+@require_GET
+def worker_ping_detail(request, ping_id):
+    return JsonResponse(_ping_json(get_object_or_404(WorkerPing, pk=ping_id)))

@@ -1,0 +1,11 @@
+"""Embedded development profile: SQLite in var/, tasks run eagerly, the HubSpot sandbox mounted."""
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR, env
+from .devsecrets import load_or_create
+
+_dev = load_or_create(VAR_DIR)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default=_dev["SECRET_KEY"])
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=_dev["FIELD_ENCRYPTION_KEYS"])

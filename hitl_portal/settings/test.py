@@ -1,0 +1,55 @@
+"""Test profile.
+
+The suite runs on PostgreSQL when `TEST_DATABASE_URL` answers (the default points at 127.0.0.1),
+because row locks, concurrency and a real Celery worker need a real server. Without one it falls
+back to SQLite and the tests that need PostgreSQL skip with a reason, except under `CI=true`,
+where a missing server fails the run. `TEST_DB=sqlite` forces the embedded database.
+"""
+
+import os
+
+import environ
+
+from .base import *  # noqa: F403
+from .base import env
+
+SECRET_KEY = "test-only-secret-key-" + "x" * 40
+DEBUG = False
+# Test-only keys: fixed so that worker subprocesses started by integration tests can decrypt.
+FIELD_ENCRYPTION_KEYS = [
+    "Wc3x0rCzH2l2pO5XXpP6J0o3-FgS8aT2bGL0h3mGqzE=",
+    "mZ7GJ3vKq1nYQm2b5FqkT0pQpVxKjY9Yq3oYQH7n0zU=",
+]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["*"]
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+
+IS_CI = env.bool("CI", default=False)
+TEST_DATABASE_URL = env.str("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/hitl")
+TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+
+
+def _postgres_reachable(url: str) -> bool:
+    try:
+        import psycopg
+
+        cfg = environ.Env.db_url_config(url)
+        with psycopg.connect(
+            host=cfg["HOST"] or "127.0.0.1",
+            port=cfg["PORT"] or 5432,
+            user=cfg["USER"] or "postgres",
+            password=cfg["PASSWORD"] or None,
+            dbname="postgres",
+            connect_timeout=2,
+        ):
+            return True
+    except Exception:
+        return False
+
+
+_choice = os.environ.get("TEST_DB", "auto")
+if _choice == "sqlite" or (_choice == "auto" and not IS_CI and not _postgres_reachable(TEST_DATABASE_URL)):
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+else:
+    DATABASES = {"default": environ.Env.db_url_config(TEST_DATABASE_URL)}

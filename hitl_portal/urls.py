@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("ops/", include("core.urls")),
+]
+
+admin.site.site_header = "HubSpot HITL portal"
+admin.site.site_title = "HITL portal"
+admin.site.index_title = "Operations"

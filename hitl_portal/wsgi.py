@@ -1,0 +1,8 @@
+"""WSGI entry point (gunicorn hitl_portal.wsgi)."""
+
+from django.core.wsgi import get_wsgi_application
+
+from hitl_portal.env import use_default_settings
+
+use_default_settings()
+application = get_wsgi_application()

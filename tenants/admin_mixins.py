@@ -1,0 +1,119 @@
+"""One admin base for every tenant-owned model: isolation and roles by default.
+
+Access comes from memberships, not Django's per-model permissions:
+- superusers see and change everything;
+- a tenant's `admin` members see and change that tenant's objects;
+- its `support_lead` members may only *view*, and only models that opt in with
+  `support_lead_access = "view"` (escalation data);
+- anyone else gets nothing. Another tenant's object is a 404, even by URL.
+"""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from core.fields import encrypted_fields
+from tenants.models import Role, Tenant, TenantScopedQuerySet, tenant_ids_for, tenant_of
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    support_lead_access = "none"  # or "view"
+
+    # -- who may see what -------------------------------------------------------------------------
+    def _viewer_roles(self) -> tuple[str, ...]:
+        if self.support_lead_access == "view":
+            return (Role.ADMIN, Role.SUPPORT_LEAD)
+        return (Role.ADMIN,)
+
+    def _tenant_ids(self, request, roles) -> frozenset[int]:
+        return tenant_ids_for(request.user, roles)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.for_tenants(self._tenant_ids(request, self._viewer_roles()))
+
+    def _allowed(self, request, obj, roles) -> bool:
+        if request.user.is_superuser:
+            return True
+        if not request.user.is_active or not request.user.is_staff:
+            return False
+        allowed = self._tenant_ids(request, roles)
+        if obj is None:
+            return bool(allowed)
+        return tenant_of(obj) in allowed
+
+    def has_module_permission(self, request):
+        return self._allowed(request, None, self._viewer_roles())
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request, obj, self._viewer_roles())
+
+    def has_add_permission(self, request):
+        return self._allowed(request, None, (Role.ADMIN,))
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request, obj, (Role.ADMIN,))
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request, obj, (Role.ADMIN,))
+
+    # -- another tenant's object by URL is a 404, not a redirect with a hint ------------------------
+    def _ensure_visible(self, request, object_id):
+        if object_id is None:
+            return
+        try:
+            exists = self.get_queryset(request).filter(pk=object_id).exists()
+        except (ValueError, TypeError):
+            exists = False
+        if not exists:
+            raise Http404("No such object.")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._ensure_visible(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self._ensure_visible(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._ensure_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    # -- choices offered in forms are limited to the user's tenants --------------------------------
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if not request.user.is_superuser and issubclass(
+            related.objects._queryset_class, TenantScopedQuerySet
+        ):
+            kwargs["queryset"] = related.objects.visible_to(request.user, roles=(Role.ADMIN,))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # Forms already restrict choices; this guards crafted POSTs and code paths that skip them.
+        if not request.user.is_superuser and tenant_of(obj) not in self._tenant_ids(request, (Role.ADMIN,)):
+            raise PermissionDenied("You are not an admin of this object's tenant.")
+        super().save_model(request, obj, form, change)
+
+    # -- secrets are write-only --------------------------------------------------------------------
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or ())
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A read-only view would print field values; secrets are never printed.
+            exclude += [f.name for f in encrypted_fields(self.model)]
+        return exclude
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            for field in encrypted_fields(self.model):
+                if field.name in form.base_fields:
+                    # Blank keeps the stored value, so it is never required once set.
+                    form.base_fields[field.name].required = False
+        return form
+
+
+def user_tenants(request, roles=(Role.ADMIN,)):
+    return Tenant.objects.visible_to(request.user, roles=roles)

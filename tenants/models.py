@@ -1,0 +1,99 @@
+"""Tenants (organisations) and who may act for them.
+
+Every tenant-owned model says how to reach its tenant (`tenant_lookup`) and uses
+`TenantScopedQuerySet`, so "what may this user see?" is answered in one place, in SQL.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.text import slugify
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    SUPPORT_LEAD = "support_lead", "Support lead"
+
+
+class TenantScopedQuerySet(models.QuerySet):
+    """QuerySet for models that belong to a tenant, directly or through a parent."""
+
+    def for_tenants(self, tenant_ids):
+        return self.filter(**{f"{self.model.tenant_lookup}__in": tenant_ids})
+
+    def visible_to(self, user, roles=(Role.ADMIN, Role.SUPPORT_LEAD)):
+        if user.is_superuser:
+            return self
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self.for_tenants(tenant_ids_for(user, roles))
+
+
+class Tenant(models.Model):
+    tenant_lookup = "pk"
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, help_text="Short name used in URLs and commands.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name)[:100]
+        super().save(*args, **kwargs)
+
+
+class Membership(models.Model):
+    tenant_lookup = "tenant"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.SUPPORT_LEAD)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("tenant__name", "user__username")
+        constraints = [models.UniqueConstraint(fields=("tenant", "user"), name="membership_unique_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()} of {self.tenant})"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # Members work in the admin, which requires is_staff; access itself comes from the role.
+        if not self.user.is_staff:
+            type(self.user).objects.filter(pk=self.user_id).update(is_staff=True)
+            self.user.is_staff = True
+
+
+def tenant_ids_for(user, roles=(Role.ADMIN, Role.SUPPORT_LEAD)) -> frozenset[int]:
+    """Ids of the tenants where `user` holds one of `roles`, cached on the user for one request."""
+    cache = user.__dict__.setdefault("_tenant_ids_cache", {})
+    key = tuple(sorted(roles))
+    if key not in cache:
+        cache[key] = frozenset(
+            Membership.objects.filter(user=user, role__in=roles).values_list("tenant_id", flat=True)
+        )
+    return cache[key]
+
+
+def tenant_of(obj) -> int | None:
+    """The tenant id an object belongs to, following its model's `tenant_lookup` path."""
+    path = obj.tenant_lookup
+    if path == "pk":
+        return obj.pk
+    target = obj
+    *parents, last = path.split("__")
+    for name in parents:
+        target = getattr(target, name, None)
+        if target is None:
+            return None
+    return getattr(target, f"{last}_id", None)

@@ -1,0 +1,42 @@
+import pytest
+
+from tenants.models import Role
+from tests import services
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+
+def pytest_runtest_setup(item):
+    services.require(item)
+
+
+@pytest.fixture
+def tenant_a(db):
+    return TenantFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def tenant_b(db):
+    return TenantFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def admin_a(tenant_a):
+    return MembershipFactory(tenant=tenant_a, user=UserFactory(username="alice"), role=Role.ADMIN).user
+
+
+@pytest.fixture
+def admin_b(tenant_b):
+    return MembershipFactory(tenant=tenant_b, user=UserFactory(username="bob"), role=Role.ADMIN).user
+
+
+@pytest.fixture
+def lead_a(tenant_a):
+    return MembershipFactory(tenant=tenant_a, user=UserFactory(username="lena"), role=Role.SUPPORT_LEAD).user
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_superuser=True)
+
+
+pytest_plugins = ["tests.worker"]
