@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 from core.fields import EncryptedTextField
@@ -59,3 +60,51 @@ class HubSpotApp(models.Model):
     @property
     def is_platform_app(self) -> bool:
         return self.tenant_id is None
+
+
+class ConnectionStatus(models.TextChoices):
+    ACTIVE = "active", "Connected"
+    ERROR = "error", "Needs attention"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+class Connection(models.Model):
+    """One HubSpot portal (hub) connected through one app, with its OAuth tokens."""
+
+    tenant_lookup = "tenant"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="connections")
+    app = models.ForeignKey(HubSpotApp, on_delete=models.PROTECT, related_name="connections")
+    name = models.CharField(max_length=200, blank=True, help_text="Label shown in the admin.")
+    portal_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="HubSpot portal (hub) ID, learned from the token."
+    )
+    hub_domain = models.CharField(max_length=255, blank=True)
+    scopes = models.JSONField(default=list, blank=True, help_text="Scopes granted at consent.")
+    access_token = EncryptedTextField(blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.DISCONNECTED
+    )
+    last_error = models.TextField(blank=True)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    connected_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("tenant__name", "name")
+        constraints = [
+            # One connection per portal and app: reconnecting updates it. A shared platform app
+            # routes webhooks by portalId, which is only unambiguous with this constraint.
+            models.UniqueConstraint(fields=("app", "portal_id"), name="connection_unique_portal_per_app"),
+        ]
+
+    def __str__(self) -> str:
+        label = self.name or (f"portal {self.portal_id}" if self.portal_id else "not connected")
+        return f"{label} via {self.app.name}"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -7,6 +8,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("ops/", include("core.urls")),
 ]
+
+if settings.HUBSPOT_SANDBOX:
+    urlpatterns.append(path("sandbox/", include("sandbox.urls")))
 
 admin.site.site_header = "HubSpot HITL portal"
 admin.site.site_title = "HITL portal"

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "tenants",
     "connections",
     "conversations",
+    # Always installed (its tables exist everywhere); its URLs are mounted only when HUBSPOT_SANDBOX.
+    "sandbox",
 ]
 
 MIDDLEWARE = [
@@ -170,3 +172,29 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+
+# HUBSPOT
+# ------------------------------------------------------------------------------
+# The built-in HubSpot sandbox (sandbox/) is mounted under /sandbox/ when on. With it on and no
+# explicit bases, the portal talks to its own sandbox over HTTP, exactly as it would to HubSpot.
+HUBSPOT_SANDBOX = env.bool("HUBSPOT_SANDBOX", default=False)
+_sandbox_origin = f"{PUBLIC_BASE_URL}/sandbox"
+HUBSPOT_API_BASE = env.str(
+    "HUBSPOT_API_BASE", default=f"{_sandbox_origin}/api" if HUBSPOT_SANDBOX else "https://api.hubapi.com"
+).rstrip("/")
+HUBSPOT_APP_BASE = env.str(
+    "HUBSPOT_APP_BASE", default=f"{_sandbox_origin}/app" if HUBSPOT_SANDBOX else "https://app.hubspot.com"
+).rstrip("/")
+# Where HubSpot publishes both, which endpoint family the client calls: "2026-03" or "v3".
+HUBSPOT_API_VERSION = env.str("HUBSPOT_API_VERSION", default="2026-03")
+HUBSPOT_CONNECT_TIMEOUT = env.float("HUBSPOT_CONNECT_TIMEOUT", default=5.0)
+HUBSPOT_READ_TIMEOUT = env.float("HUBSPOT_READ_TIMEOUT", default=20.0)
+HUBSPOT_MAX_RETRIES = env.int("HUBSPOT_MAX_RETRIES", default=4)
+# HubSpot allows OAuth apps 100 requests per 10 s per portal; we stay under it with a margin.
+HUBSPOT_RATE_LIMIT_PER_10S = env.int("HUBSPOT_RATE_LIMIT_PER_10S", default=90)
+# Refresh access tokens this long before they expire, not after a 401.
+HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS = env.int("HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
+
+# CACHE (shared rate-limit windows across processes when Redis is configured)
+# ------------------------------------------------------------------------------
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

@@ -53,3 +53,9 @@ if _choice == "sqlite" or (_choice == "auto" and not IS_CI and not _postgres_rea
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 else:
     DATABASES = {"default": environ.Env.db_url_config(TEST_DATABASE_URL)}
+
+# Tests drive the sandbox; live-server tests point the client at live_server.url + "/sandbox/api".
+HUBSPOT_SANDBOX = True
+HUBSPOT_API_BASE = "http://testserver/sandbox/api"
+HUBSPOT_APP_BASE = "http://testserver/sandbox/app"
+HUBSPOT_MAX_RETRIES = 3

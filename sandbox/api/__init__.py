@@ -1,0 +1,1 @@
+"""The sandbox's HubSpot API: same paths, auth rules, bodies and errors as api.hubapi.com."""

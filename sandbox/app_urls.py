@@ -1,0 +1,3 @@
+"""app.hubspot.com pages served by the sandbox (mounted at HUBSPOT_APP_BASE): consent, agent console."""
+
+urlpatterns: list = []
