@@ -1,0 +1,1 @@
+"""Receiving HubSpot's webhooks: signature verification, storage, dispatch."""
