@@ -1,0 +1,44 @@
+"""The HubSpot inboxes a connection hands conversations to, each with its channel account."""
+
+from django.db import models
+
+from connections.models.connection import Connection
+from tenants.models import TenantScopedQuerySet
+
+
+class InboxState(models.TextChoices):
+    PENDING = "pending", "Waiting to connect"
+    ACTIVE = "active", "Connected"
+    FAILED = "failed", "Failed"
+    REMOVED = "removed", "Removed"
+
+
+class ConnectedInbox(models.Model):
+    tenant_lookup = "connection__tenant"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="inboxes")
+    inbox_id = models.PositiveBigIntegerField(help_text="HubSpot inbox ID.")
+    name = models.CharField(max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(
+        default=0, help_text="Escalations without an inbox_id go to the first inbox."
+    )
+    channel_account_id = models.CharField(
+        max_length=50, blank=True, help_text="Our custom channel's account in this inbox."
+    )
+    state = models.CharField(max_length=20, choices=InboxState.choices, default=InboxState.PENDING)
+    last_error = models.TextField(blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "inbox"
+        ordering = ("connection", "position", "id")
+        constraints = [
+            models.UniqueConstraint(fields=("connection", "inbox_id"), name="connectedinbox_unique_inbox")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'Inbox'} ({self.inbox_id})"
