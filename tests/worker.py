@@ -21,9 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _drop_connection_pools():
-    # Pools built for the previous broker URL would keep publishing to it (e.g. memory://).
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    # Pools built for the previous broker URL would keep publishing to it (e.g. memory://). They
+    # are dropped, not closed: code that still holds one must not hit "Acquire on closed pool".
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
