@@ -39,4 +39,4 @@ def superuser(db):
     return UserFactory(username="root", is_superuser=True)
 
 
-pytest_plugins = ["tests.worker"]
+pytest_plugins = ["tests.worker", "tests.browser"]

@@ -1,0 +1,33 @@
+// Keeps console lists fresh: every element with data-refresh-url is re-fetched every few seconds
+// (as an HTML fragment) and swapped in place. Forms live outside those elements, so typing is
+// never lost. Message lists stay scrolled to the newest message when they were already there.
+(function () {
+  function atBottom(el) {
+    return el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+  }
+  document.querySelectorAll("[data-stick-bottom]").forEach(function (el) {
+    el.scrollTop = el.scrollHeight;
+  });
+  document.querySelectorAll("[data-refresh-url]").forEach(function (el) {
+    var every = parseInt(el.getAttribute("data-refresh-every") || "4000", 10);
+    var last = null;
+    setInterval(function () {
+      if (document.hidden) return;
+      fetch(el.getAttribute("data-refresh-url"), { headers: { "X-Requested-With": "fetch" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html === null || html === last) return;
+          var stick = el.hasAttribute("data-stick-bottom") && atBottom(el);
+          last = html;
+          el.innerHTML = html;
+          if (stick) el.scrollTop = el.scrollHeight;
+        })
+        .catch(function () { /* offline for a moment: try again next tick */ });
+    }, every);
+  });
+  // Table rows act as links without nesting block content in <a>.
+  document.addEventListener("click", function (e) {
+    var row = e.target.closest("tr[data-href]");
+    if (row && !e.target.closest("a, button, form")) window.location = row.getAttribute("data-href");
+  });
+})();

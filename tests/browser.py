@@ -1,0 +1,54 @@
+"""Browser fixtures: Playwright driving Debian's Chromium, headless (tests marked `browser`).
+
+Playwright's download of its own browser is blocked here, so `executable_path` points at
+/usr/bin/chromium (tests/services.py skips browser tests without it, or fails them under CI=true).
+
+Why DJANGO_ALLOW_ASYNC_UNSAFE: Playwright's sync API runs an asyncio event loop in the test's
+thread, and Django refuses ORM calls from a thread with a running loop (SynchronousOnlyOperation),
+although these calls are plain synchronous ones that never run on that loop. The variable disables
+the check for the lifetime of the browser only (monkeypatch restores it before the test database
+is flushed); the live server thread serving the pages is unaffected either way.
+"""
+
+import pytest
+from django.db import connections
+
+from tests.services import CHROMIUM
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """A headless Chromium, one per test: a session-wide one would keep the loop (and the
+    relaxed async check above) alive through every later, non-browser test."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield instance
+        finally:
+            instance.close()
+            # While Playwright's loop counts as running, Django keeps DB connections per context
+            # (asgiref's Local), not per thread: ORM calls made by the test got their own
+            # connection, which pytest-django's cleanup cannot see once the loop stops. Close it
+            # now, or dropping the test database at the end finds it still in use.
+            connections.close_all()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
