@@ -24,6 +24,9 @@ migrate: $(VENV)/.runtime
 
 run: migrate
 	$(PY) manage.py ensure_demo_superuser
+	@$(PY) manage.py sandbox_seed --json > var/sandbox.json && \
+	  echo "HubSpot sandbox ready: its demo app's credentials are in var/sandbox.json;" && \
+	  echo "  agent console: http://$(HOST):$(PORT)/sandbox/app/console/"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.dev

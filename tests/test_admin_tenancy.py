@@ -62,9 +62,9 @@ def test_superuser_sees_all(client, superuser, apps_ab):
 
 
 def test_platform_app_invisible_to_tenant_admin(client, admin_a):
-    platform = HubSpotAppFactory(tenant=None, name="Platform app")
+    platform = HubSpotAppFactory(tenant=None, name="Shared operator app")
     client.force_login(admin_a)
-    assert "Platform app" not in client.get(reverse("admin:connections_hubspotapp_changelist")).text
+    assert "Shared operator app" not in client.get(reverse("admin:connections_hubspotapp_changelist")).text
     assert client.get(change_url(platform)).status_code == 404
 
 

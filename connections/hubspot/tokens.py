@@ -20,13 +20,13 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from connections.hubspot import errors
 from connections.hubspot.oauth import OAuthClient
 from connections.hubspot.transport import Transport
 from connections.models import Connection, ConnectionStatus
+from core.db import row_locking
 from core.secrets import SecretStr
 
 logger = logging.getLogger("hubspot")
@@ -79,7 +79,7 @@ def _refresh(
     connection_id: int, *, force: bool, rejected: str | None, transport: Transport | None
 ) -> SecretStr:
     failure: errors.HubSpotError | None = None
-    with transaction.atomic():
+    with row_locking():
         connection = (
             Connection.objects.select_for_update(of=("self",)).select_related("app").get(pk=connection_id)
         )

@@ -82,8 +82,13 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Eager tasks and the sandbox write from the same process as requests: wait for the lock.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The embedded install serves the portal and its sandbox from one process: the portal may read
+    # inside a transaction (a token refresh under select_for_update) while calling the sandbox over
+    # HTTP, which then writes. WAL lets that writer commit beside an open reader instead of timing
+    # out on the lock; the timeout covers writer-vs-writer waits.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
 
 # PASSWORDS / AUTH
 # ------------------------------------------------------------------------------
