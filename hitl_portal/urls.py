@@ -7,6 +7,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("ops/", include("core.urls")),
+    path("", include("connections.urls")),
 ]
 
 if settings.HUBSPOT_SANDBOX:

@@ -1,0 +1,9 @@
+"""Admin of the connections app: HubSpot apps, and each connection as an operations console.
+
+Importing the modules registers their ModelAdmins (Django's autodiscover imports this package).
+"""
+
+from connections.admin.connection import ConnectionAdmin
+from connections.admin.hubspot_app import HubSpotAppAdmin
+
+__all__ = ["ConnectionAdmin", "HubSpotAppAdmin"]

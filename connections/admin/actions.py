@@ -1,0 +1,196 @@
+"""What the buttons on a connection's admin page do: one POST handler per action, found by name.
+
+The admin view has already checked that the user may change the connection and that the request
+is a POST with a valid CSRF token. A handler returns a response (a page that shows a secret once,
+a health report) or None to go back to its panel. The services write the audit entries.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.cache import add_never_cache_headers
+
+from connections import health, registration, services, webhook_setup
+from connections import inboxes as inbox_service
+from connections.models import Connection
+
+
+@dataclass(frozen=True)
+class Action:
+    handler: Callable
+    anchor: str  # the panel to return to
+
+
+ACTIONS: dict[str, Action] = {}
+
+
+def action(name: str, anchor: str):
+    def register(handler):
+        ACTIONS[name] = Action(handler, anchor)
+        return handler
+
+    return register
+
+
+def _int(value: str, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Http404(f"No such {what}.") from None
+
+
+@action("add-inboxes", "inboxes")
+def add_inboxes(modeladmin, request, connection: Connection):
+    wanted = [_int(value, "inbox") for value in request.POST.getlist("inbox_id")]
+    reference = request.POST.get("reference", "").strip()
+    if reference:
+        try:
+            wanted.append(inbox_service.parse_inbox_reference(reference, portal_id=connection.portal_id))
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return None
+    if not wanted:
+        messages.warning(request, "Tick an inbox, or paste an inbox ID or HubSpot inbox settings URL.")
+        return None
+    for inbox_id in dict.fromkeys(wanted):
+        try:
+            # The service names the inbox from HubSpot's list, which also proves it exists.
+            inbox = inbox_service.add_inbox(connection, inbox_id, actor=request.user)
+        except ValueError as exc:  # HubSpot says the portal has no such inbox
+            messages.error(request, f"Inbox {inbox_id} was not added: {exc}")
+        else:
+            messages.success(request, f"Added inbox {inbox}.")
+    return None
+
+
+@action("remove-inbox", "inboxes")
+def remove_inbox(modeladmin, request, connection: Connection):
+    inbox_id = _int(request.POST.get("inbox_id"), "inbox")
+    inbox = inbox_service.remove_inbox(connection, inbox_id, actor=request.user)
+    if inbox is None:
+        messages.warning(request, f"Inbox {inbox_id} is not used by this connection.")
+    elif inbox.last_error:
+        messages.warning(request, f"Removed inbox {inbox}. {inbox.last_error}")
+    else:
+        messages.success(request, f"Removed inbox {inbox}.")
+    return None
+
+
+@action("register", "registration")
+def register(modeladmin, request, connection: Connection):
+    result = registration.request_registration(connection, actor=request.user)
+    # Re-read: without a broker (`make run`) the task has already run by now.
+    result.refresh_from_db()
+    messages.info(request, f"Channel registration requested. Now: {result.get_state_display()}.")
+    return None
+
+
+@action("unregister", "registration")
+def unregister(modeladmin, request, connection: Connection):
+    result = registration.request_unregistration(connection, actor=request.user)
+    result.refresh_from_db()
+    messages.info(request, f"Channel unregistration requested. Now: {result.get_state_display()}.")
+    return None
+
+
+@action("setup-webhooks", "webhooks")
+def setup_webhooks(modeladmin, request, connection: Connection):
+    # Webhooks belong to the app, which a platform app's tenants may use but not reconfigure.
+    if not modeladmin.can_change_app(request, connection.app):
+        raise PermissionDenied("Only the app's owner can set up its webhooks.")
+    result = webhook_setup.ensure_app_webhooks(connection.app, actor=request.user)
+    if not result["ok"]:
+        messages.error(request, f"{result['error']} The manual steps are shown in the Webhooks panel.")
+        return None
+    changes = [f"target URL set to {result['target_url']}"] if result["target_url_changed"] else []
+    changes += [f"created {label}" for label in result["created"]]
+    changes += [f"re-activated {label}" for label in result["reactivated"]]
+    summary = "; ".join(changes) if changes else "they were already in place, nothing changed"
+    messages.success(request, f"Webhooks are set up in HubSpot: {summary}.")
+    return None
+
+
+@action("check-health", "health")
+def check_health(modeladmin, request, connection: Connection):
+    report = health.check_health(connection, actor=request.user)
+    return modeladmin.render_page(
+        request,
+        connection,
+        "health.html",
+        title=f"Health of {connection}",
+        report=report,
+        problems=[check for check in report["checks"] if check["ok"] is False],
+    )
+
+
+@action("disconnect", "top")
+def disconnect(modeladmin, request, connection: Connection):
+    result = services.disconnect(connection, actor=request.user)
+    if result["error"]:
+        messages.warning(
+            request,
+            f"Disconnected {connection} and wiped its tokens, but HubSpot did not confirm revoking "
+            f"the refresh token: {result['error']}",
+        )
+    else:
+        messages.success(request, f"Disconnected {connection}: its tokens were revoked and wiped.")
+    return None
+
+
+@action("issue-key", "access")
+def issue_key(modeladmin, request, connection: Connection):
+    name = request.POST.get("name", "").strip()[:100] or "Bot"
+    key, plaintext = services.issue_bot_key(connection, actor=request.user, name=name)
+    return _show_once(
+        modeladmin,
+        request,
+        connection,
+        title=f"Bot API key “{key.name}”",
+        secret=plaintext,
+        how="The bot sends it in the Authorization header: Bearer <key>.",
+    )
+
+
+@action("revoke-key", "access")
+def revoke_key(modeladmin, request, connection: Connection):
+    key = connection.api_keys.filter(pk=_int(request.POST.get("key_id"), "key")).first()
+    if key is None:
+        raise Http404("No such key on this connection.")
+    if key.is_active:
+        services.revoke_bot_key(key, actor=request.user)
+    messages.success(request, f"Revoked {key}. Bots using it are refused from now on.")
+    return None
+
+
+@action("rotate-secret", "access")
+def rotate_secret(modeladmin, request, connection: Connection):
+    _secret, plaintext = services.rotate_callback_secret(connection, actor=request.user)
+    return _show_once(
+        modeladmin,
+        request,
+        connection,
+        title="New callback signing secret",
+        secret=plaintext,
+        how="The bot verifies our callbacks' signatures with it. The previous secret stays valid "
+        "until the next rotation, so the bot can switch over without missing a callback.",
+    )
+
+
+def _show_once(modeladmin, request, connection, *, title, secret, how):
+    """The only page a plaintext secret ever appears on: answered to the POST, stored nowhere."""
+    response = modeladmin.render_page(
+        request, connection, "secret_once.html", title=title, secret=secret, how=how
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+def run(modeladmin, request, connection: Connection, name: str):
+    """Run a named action; returns (response or None, anchor). Unknown names are a 404."""
+    found = ACTIONS.get(name)
+    if found is None:
+        raise Http404("No such action.")
+    return found.handler(modeladmin, request, connection), found.anchor

@@ -1,0 +1,51 @@
+"""Admin forms of the connections app."""
+
+from django import forms
+
+from connections.models import HubSpotApp
+from tenants.models import Role, Tenant
+
+
+class ConnectForm(forms.Form):
+    """Which organisation connects, through which HubSpot app. Choices are limited to the user's.
+
+    A single choice is preselected; `initial={"app": pk}` (the app page's "Connect a portal with
+    this app" link) preselects that app and its organisation.
+    """
+
+    tenant = forms.ModelChoiceField(queryset=Tenant.objects.none(), label="Organisation")
+    app = forms.ModelChoiceField(
+        queryset=HubSpotApp.objects.none(),
+        label="HubSpot app",
+        help_text="Your organisation's own app, or a platform app shared by all organisations.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        tenants = Tenant.objects.visible_to(user, roles=(Role.ADMIN,))
+        self.fields["tenant"].queryset = tenants
+        self.fields["app"].queryset = HubSpotApp.objects.filter(
+            tenant__isnull=True
+        ) | HubSpotApp.objects.filter(tenant__in=tenants)
+        if tenants.count() == 1:
+            self.fields["tenant"].initial = tenants.first()
+        if self.fields["app"].queryset.count() == 1:
+            self.fields["app"].initial = self.fields["app"].queryset.first()
+        self._preselect_from_app()
+
+    def _preselect_from_app(self) -> None:
+        try:
+            app = self.fields["app"].queryset.filter(pk=int(self.initial.get("app") or 0)).first()
+        except (TypeError, ValueError):
+            app = None
+        if app is None:
+            self.initial.pop("app", None)  # a stale or foreign id is simply not preselected
+        elif app.tenant_id is not None:
+            self.initial["tenant"] = app.tenant_id
+
+    def clean(self):
+        cleaned = super().clean()
+        tenant, app = cleaned.get("tenant"), cleaned.get("app")
+        if tenant and app and app.tenant_id not in (None, tenant.pk):
+            self.add_error("app", "This app belongs to another organisation.")
+        return cleaned
