@@ -8,6 +8,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("ops/", include("core.urls")),
     path("", include("connections.urls")),
+    path("api/v1/", include("conversations.api.urls")),
+    path("webhooks/hubspot/", include("conversations.webhooks.urls")),
 ]
 
 if settings.HUBSPOT_SANDBOX:

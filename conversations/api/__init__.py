@@ -1,0 +1,1 @@
+"""The bot REST API (/api/v1/)."""

@@ -1,0 +1,3 @@
+"""Bot API URLs, mounted at /api/v1/."""
+
+urlpatterns: list = []

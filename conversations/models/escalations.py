@@ -1,0 +1,110 @@
+"""An escalation: one bot conversation handed to a live agent in one HubSpot inbox."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from connections.models import BotApiKey, ConnectedInbox, Connection
+from tenants.models import TenantScopedQuerySet
+
+
+class EscalationStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    OPEN = "open", "Open"
+    ASSIGNED = "assigned", "Assigned"
+    CLOSED = "closed", "Closed"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_STATUSES = (EscalationStatus.REQUESTED, EscalationStatus.OPEN, EscalationStatus.ASSIGNED)
+
+
+class FailureReason(models.TextChoices):
+    CONTACT_NOT_FOUND = "contact_not_found", "No HubSpot contact matches the user"
+    NO_AGENT = "no_agent", "No agent took the conversation in time"
+    PUBLISH_FAILED = "publish_failed", "HubSpot refused the conversation"
+    CONNECTION_ERROR = "connection_error", "The HubSpot connection is not usable"
+
+
+class CloseReason(models.TextChoices):
+    AGENT_CLOSED = "agent_closed", "Closed by the agent"
+    BOT_CLOSED = "bot_closed", "Closed by the bot"
+    ARCHIVED = "archived", "Thread archived or deleted in HubSpot"
+
+
+class Escalation(models.Model):
+    tenant_lookup = "connection__tenant"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="escalations")
+    inbox = models.ForeignKey(
+        ConnectedInbox, null=True, on_delete=models.SET_NULL, related_name="escalations"
+    )
+    api_key = models.ForeignKey(BotApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    conversation_id = models.CharField(max_length=255, help_text="The bot's own conversation id.")
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=20, choices=EscalationStatus.choices, default=EscalationStatus.REQUESTED
+    )
+
+    user_name = models.CharField(max_length=200)
+    user_phone = models.CharField(max_length=20, blank=True, help_text="E.164.")
+    user_email = models.EmailField(blank=True)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    locale = models.CharField(max_length=35, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    callback_url = models.URLField(max_length=1000, blank=True)
+
+    integration_thread_id = models.CharField(
+        max_length=64, default=uuid.uuid4, editable=False, help_text="Groups our messages into one thread."
+    )
+    hubspot_thread_id = models.CharField(max_length=32, blank=True, db_index=True)
+    hubspot_contact_id = models.CharField(max_length=32, blank=True)
+    agent_actor_id = models.CharField(max_length=50, blank=True)
+    agent_name = models.CharField(max_length=200, blank=True)
+    agent_email = models.EmailField(blank=True)
+
+    failure_reason = models.CharField(max_length=30, choices=FailureReason.choices, blank=True)
+    failure_message = models.TextField(blank=True)
+    close_reason = models.CharField(max_length=30, choices=CloseReason.choices, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Latest HubSpot change applied per field, so a late webhook cannot undo a newer one.
+    assignment_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    last_event_sequence = models.PositiveIntegerField(default=0, editable=False)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=("connection", "conversation_id"),
+                condition=Q(status__in=["requested", "open", "assigned"]),
+                name="escalation_one_active_per_conversation",
+            ),
+            models.UniqueConstraint(
+                fields=("connection", "idempotency_key"),
+                condition=~Q(idempotency_key=""),
+                name="escalation_unique_idempotency_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=("connection", "status", "-created_at")),
+            models.Index(fields=("connection", "conversation_id")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES

@@ -1,0 +1,90 @@
+"""Every request HubSpot sent us, stored raw before anything else, and each event in it."""
+
+from django.db import models
+
+from connections.models import Connection, HubSpotApp
+from tenants.models import TenantScopedQuerySet
+
+
+class WebhookReceipt(models.Model):
+    """One HTTP request as received (headers, raw body). Webhooks are UNTRUSTED until `valid`."""
+
+    class Kind(models.TextChoices):
+        APP = "app", "App webhook (array of events)"
+        CHANNEL = "channel", "Custom-channel webhook"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSED = "processed"
+        FAILED = "failed"
+
+    tenant_lookup = "app__tenant"
+
+    app = models.ForeignKey(HubSpotApp, on_delete=models.CASCADE, related_name="webhook_receipts")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    remote_ip = models.GenericIPAddressField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    event_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    exception = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-received_at",)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class HubSpotEvent(models.Model):
+    """One HubSpot event, unique per app by its id: a duplicate delivery finds the existing row."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSED = "processed"
+        IGNORED = "ignored"
+        FAILED = "failed"
+
+    tenant_lookup = "app__tenant"
+
+    app = models.ForeignKey(HubSpotApp, on_delete=models.CASCADE, related_name="hubspot_events")
+    receipt = models.ForeignKey(WebhookReceipt, on_delete=models.CASCADE, related_name="events")
+    dedupe_key = models.CharField(max_length=200, help_text="event:<eventId> or message:<messageId>…")
+    event_type = models.CharField(max_length=80, help_text="subscriptionType, or the channel event type.")
+    portal_id = models.PositiveBigIntegerField(null=True, blank=True)
+    object_id = models.CharField(
+        max_length=64, blank=True, help_text="The thread id for conversation events."
+    )
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField()
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    escalation = models.ForeignKey(
+        "conversations.Escalation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="hubspot_events",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    result = models.TextField(blank=True, help_text="What processing did, or why it was ignored.")
+    attempts = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(fields=("app", "dedupe_key"), name="hubspotevent_unique_per_app")
+        ]
+        indexes = [models.Index(fields=("object_id",)), models.Index(fields=("status", "created_at"))]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.dedupe_key} ({self.status})"

@@ -1,0 +1,5 @@
+"""Celery tasks of the escalation relay, one module per job (Celery autodiscovers this package)."""
+
+from conversations.tasks.callbacks import *  # noqa: F403
+from conversations.tasks.publishing import *  # noqa: F403
+from conversations.tasks.webhooks import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""HubSpot webhook URLs, mounted at /webhooks/hubspot/."""
+
+urlpatterns: list = []
