@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# OAuth redirect URIs, webhook URLs and the sandbox's API base derive from it: keep it on the served port.
+PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+export PUBLIC_BASE_URL
 
 .PHONY: run test lint format bench migrate clean
 
