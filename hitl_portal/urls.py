@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -9,6 +10,9 @@ urlpatterns = [
     path("ops/", include("core.urls")),
     path("", include("connections.urls")),
     path("api/v1/", include("conversations.api.urls")),
+    # OpenAPI schema of the bot API and its Swagger UI (public: the docs hold no data).
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("webhooks/hubspot/", include("conversations.webhooks.urls")),
 ]
 

@@ -1,3 +1,12 @@
-"""Bot API URLs, mounted at /api/v1/."""
+"""Bot API URLs, mounted at /api/v1/ (names in the `bot-api` namespace)."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from conversations.api.views import EscalationViewSet
+
+app_name = "bot-api"
+
+router = SimpleRouter()
+router.register("escalations", EscalationViewSet, basename="escalation")
+
+urlpatterns = router.urls

@@ -170,12 +170,16 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
+    # One error shape for bots: {"error": code, "message": text, ...} (conversations/api/errors.py).
+    "EXCEPTION_HANDLER": "conversations.api.errors.handle_exception",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HubSpot HITL portal API",
     "DESCRIPTION": "Hand chatbot conversations to live agents in a HubSpot Inbox.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
 }
 
 # HUBSPOT
@@ -203,3 +207,68 @@ HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS = env.int("HUBSPOT_TOKEN_REFRESH_MARGIN_SEC
 # CACHE (shared rate-limit windows across processes when Redis is configured)
 # ------------------------------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# BOT API
+# ------------------------------------------------------------------------------
+# Callback and attachment URLs resolving to private/loopback/link-local addresses (and plain http)
+# are refused unless this is on. Off here and in production; on in the local and test profiles.
+HITL_ALLOW_PRIVATE_CALLBACKS = env.bool("HITL_ALLOW_PRIVATE_CALLBACKS", default=False)
+# Attachments the bot sends to the agent: per-file and per-message caps, count, allowed types
+# (patterns like image/* work). Defaults match the custom channel's declared file limits.
+HITL_ATTACHMENT_MAX_BYTES = env.int("HITL_ATTACHMENT_MAX_BYTES", default=10_000_000)
+HITL_ATTACHMENT_MAX_TOTAL_BYTES = env.int("HITL_ATTACHMENT_MAX_TOTAL_BYTES", default=25_000_000)
+HITL_ATTACHMENT_MAX_COUNT = env.int("HITL_ATTACHMENT_MAX_COUNT", default=5)
+HITL_ATTACHMENT_ALLOWED_TYPES = env.list(
+    "HITL_ATTACHMENT_ALLOWED_TYPES",
+    default=[
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+    ],
+)
+HITL_ATTACHMENT_FETCH_TIMEOUT = env.float("HITL_ATTACHMENT_FETCH_TIMEOUT", default=10.0)
+
+# EVENTS TO THE BOT (signed callbacks; conversations/callbacks.py, conversations/delivery.py)
+# ------------------------------------------------------------------------------
+# A bot that takes longer than this to answer is treated as a failed attempt and retried; short, so
+# one slow bot cannot tie up the workers (Chatwoot's 5 s limit is too tight, Genesys allows 10 s).
+HITL_CALLBACK_CONNECT_TIMEOUT = env.float("HITL_CALLBACK_CONNECT_TIMEOUT", default=3.0)
+HITL_CALLBACK_READ_TIMEOUT = env.float("HITL_CALLBACK_READ_TIMEOUT", default=10.0)
+# Seconds between attempts after the 1st, 2nd, ... failure (jittered); the last repeats.
+HITL_CALLBACK_RETRY_SCHEDULE = [
+    int(s) for s in env.list("HITL_CALLBACK_RETRY_SCHEDULE", default=["10", "30", "60", "300", "900", "3600"])
+]
+# An event keeps being retried at least this long after it was created; then it is given up.
+HITL_CALLBACK_MAX_AGE_HOURS = max(env.int("HITL_CALLBACK_MAX_AGE_HOURS", default=24), 24)
+# Periodic sweeps (django_celery_beat's DatabaseScheduler copies them into its tables at start):
+# due callback retries, the assignment timeout, and messages left pending after a task gave up
+# (or an eager run could not reach HubSpot).
+CELERY_BEAT_SCHEDULE = {
+    "hitl-sweep-pending-publishes": {
+        "task": "conversations.tasks.publishing.sweep_pending_publishes",
+        "schedule": 60.0,
+    },
+    "hitl-sweep-due-callbacks": {
+        "task": "conversations.tasks.callbacks.sweep_due_callbacks",
+        "schedule": 60.0,
+    },
+    "hitl-expire-unassigned-escalations": {
+        "task": "conversations.tasks.callbacks.expire_unassigned_escalations",
+        "schedule": 60.0,
+    },
+}
+
+# HUBSPOT WEBHOOKS (conversations/webhooks)
+# ------------------------------------------------------------------------------
+# Largest request body accepted (413 above it, before the signature is even computed): 100 app
+# events or one channel message are a few KB; this leaves room and stays under Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE, which would otherwise answer 400.
+HITL_WEBHOOK_MAX_BODY_BYTES = env.int("HITL_WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+# HubSpot batches at most 100 events per app-webhook request (contract §9.3).
+HITL_WEBHOOK_MAX_EVENTS = env.int("HITL_WEBHOOK_MAX_EVENTS", default=100)
+# How long an agent's name/email from the actors API is reused before asking HubSpot again.
+HITL_ACTOR_CACHE_SECONDS = env.int("HITL_ACTOR_CACHE_SECONDS", default=3600)

@@ -14,3 +14,4 @@ HUBSPOT_SANDBOX = env.bool("HUBSPOT_SANDBOX", default=True)
 if HUBSPOT_SANDBOX:
     HUBSPOT_API_BASE = env.str("HUBSPOT_API_BASE", default=f"{PUBLIC_BASE_URL}/sandbox/api")
     HUBSPOT_APP_BASE = env.str("HUBSPOT_APP_BASE", default=f"{PUBLIC_BASE_URL}/sandbox/app")
+HITL_ALLOW_PRIVATE_CALLBACKS = env.bool("HITL_ALLOW_PRIVATE_CALLBACKS", default=True)

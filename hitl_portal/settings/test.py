@@ -22,8 +22,11 @@ FIELD_ENCRYPTION_KEYS = [
 ]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]
-CELERY_TASK_ALWAYS_EAGER = True
-CELERY_BROKER_URL = "memory://"
+# The test process runs tasks eagerly. A Celery worker started by a test (tests/worker.py) runs
+# this same profile with TEST_CELERY_BROKER_URL set, and then behaves like a deployed worker:
+# not eager, so tasks queued inside tasks and retries go through the broker.
+CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default="memory://")
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == "memory://"
 
 IS_CI = env.bool("CI", default=False)
 TEST_DATABASE_URL = env.str("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/hitl")
@@ -54,8 +57,12 @@ if _choice == "sqlite" or (_choice == "auto" and not IS_CI and not _postgres_rea
 else:
     DATABASES = {"default": environ.Env.db_url_config(TEST_DATABASE_URL)}
 
-# Tests drive the sandbox; live-server tests point the client at live_server.url + "/sandbox/api".
+# Tests drive the sandbox; live-server tests point the client at live_server.url + "/sandbox/api"
+# and pass the same URLs to worker subprocesses. TEST_-prefixed so a developer's own PUBLIC_BASE_URL
+# or HUBSPOT_* environment cannot leak into the suite.
 HUBSPOT_SANDBOX = True
-HUBSPOT_API_BASE = "http://testserver/sandbox/api"
-HUBSPOT_APP_BASE = "http://testserver/sandbox/app"
+PUBLIC_BASE_URL = env.str("TEST_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+HUBSPOT_API_BASE = env.str("TEST_HUBSPOT_API_BASE", default="http://testserver/sandbox/api")
+HUBSPOT_APP_BASE = env.str("TEST_HUBSPOT_APP_BASE", default="http://testserver/sandbox/app")
 HUBSPOT_MAX_RETRIES = 3
+HITL_ALLOW_PRIVATE_CALLBACKS = env.bool("HITL_ALLOW_PRIVATE_CALLBACKS", default=True)

@@ -1,0 +1,246 @@
+"""Bot API views: escalations, their messages, close, and the events feed.
+
+Every queryset is filtered by the authenticated key's connection, so another connection's (or
+tenant's) escalation is a 404, never a 403 that would confirm it exists.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from conversations import escalations
+from conversations.api import attachments as attachment_files
+from conversations.api import serializers as s
+from conversations.api.authentication import BotKeyAuthentication
+from conversations.api.errors import ApiError
+from conversations.models import Escalation, EscalationEvent, EscalationStatus
+
+# Largest request bodies: a start (transcript up to 200 entries of 5000 chars) and a message (base64 files).
+MAX_START_BODY = 2 * 1024 * 1024
+EVENTS_DEFAULT_LIMIT = 100
+EVENTS_MAX_LIMIT = 500
+
+ERRORS = {
+    400: OpenApiResponse(s.ErrorSerializer, description="Invalid input; `message` names the field."),
+    401: OpenApiResponse(s.ErrorSerializer, description="Missing, unknown or revoked key."),
+    404: OpenApiResponse(s.ErrorSerializer, description="Not an escalation of this connection."),
+}
+
+
+def _max_message_body() -> int:
+    per_file = settings.HITL_ATTACHMENT_MAX_BYTES * 4 // 3 + 1024
+    return per_file * settings.HITL_ATTACHMENT_MAX_COUNT + 256 * 1024
+
+
+def _has_code(detail, code: str) -> bool:
+    if isinstance(detail, dict):
+        return any(_has_code(v, code) for v in detail.values())
+    if isinstance(detail, list):
+        return any(_has_code(v, code) for v in detail)
+    return getattr(detail, "code", None) == code
+
+
+def _valid(serializer) -> dict:
+    """validated_data, or a 400 (a 413 when the only problem is size)."""
+    if not serializer.is_valid():
+        if _has_code(serializer.errors, "too_large"):
+            exc = ValidationError(serializer.errors)
+            exc.status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            raise exc
+        raise ValidationError(serializer.errors)
+    return serializer.validated_data
+
+
+def _raise(exc: escalations.EscalationError):
+    raise ApiError(exc.status, exc.code, exc.message, **exc.extra) from None
+
+
+class NewestFirst(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List escalations, newest first",
+        parameters=[
+            OpenApiParameter("status", str, enum=[c for c, _ in EscalationStatus.choices]),
+            OpenApiParameter("conversation_id", str),
+        ],
+        responses={200: s.EscalationSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(summary="Get an escalation", responses={200: s.EscalationSerializer, **ERRORS}),
+)
+class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    authentication_classes = [BotKeyAuthentication]
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    serializer_class = s.EscalationSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        key = self.request.auth
+        if key is None:  # schema generation
+            return Escalation.objects.none()
+        return Escalation.objects.filter(connection_id=key.connection_id).select_related("inbox")
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        limit = {"create": MAX_START_BODY, "messages": _max_message_body()}.get(self.action)
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if limit and length.isdigit() and int(length) > limit:
+            raise ApiError(413, "request_too_large", f"The request body is larger than {limit} bytes.")
+
+    def filter_queryset(self, queryset):
+        params = self.request.query_params
+        wanted = params.get("status")
+        if wanted:
+            if wanted not in EscalationStatus.values:
+                raise ValidationError({"status": f"one of {', '.join(EscalationStatus.values)}."})
+            queryset = queryset.filter(status=wanted)
+        if params.get("conversation_id"):
+            queryset = queryset.filter(conversation_id=params["conversation_id"])
+        return queryset
+
+    @extend_schema(
+        summary="Start an escalation (hand the conversation to an agent)",
+        request=s.StartEscalationSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="A repeat returns the first result.",
+            )
+        ],
+        responses={
+            201: s.EscalationSerializer,
+            200: OpenApiResponse(
+                s.EscalationSerializer, description="Already started (same key or still active)."
+            ),
+            413: OpenApiResponse(s.ErrorSerializer, description="Transcript or metadata too large."),
+            422: OpenApiResponse(
+                s.ErrorSerializer, description="contact_not_found: no HubSpot contact matches."
+            ),
+            **ERRORS,
+        },
+    )
+    def create(self, request):
+        data = _valid(s.StartEscalationSerializer(data=request.data))
+        idempotency_key = (request.headers.get("Idempotency-Key") or "").strip()
+        if len(idempotency_key) > 255:
+            raise ValidationError({"Idempotency-Key": "at most 255 characters."})
+        try:
+            esc, created = escalations.start(request.auth, data, idempotency_key=idempotency_key)
+        except escalations.EscalationError as exc:
+            _raise(exc)
+        esc.refresh_from_db()  # an eager publish (no worker) may have opened it already
+        body = s.EscalationSerializer(esc, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Send the user's message (text and/or attachments) to the agent",
+        request=s.SendMessageSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Used when client_message_id is absent.",
+            )
+        ],
+        responses={
+            202: s.MessageSerializer,
+            200: OpenApiResponse(
+                s.MessageSerializer, description="Same client_message_id: the earlier message."
+            ),
+            409: OpenApiResponse(s.ErrorSerializer, description="escalation_closed"),
+            413: OpenApiResponse(s.ErrorSerializer, description="Attachment or body too large."),
+            415: OpenApiResponse(s.ErrorSerializer, description="Attachment type not allowed."),
+            **ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="messages", url_name="messages")
+    def messages(self, request, pk=None):
+        esc = self.get_object()
+        try:
+            data = _valid(s.SendMessageSerializer(data=request.data))
+            # The Idempotency-Key header works here too, for bots that send it on every POST.
+            client_id = data.get("client_message_id") or (request.headers.get("Idempotency-Key") or "")[:255]
+            found = escalations.existing_message(esc, client_id)
+            if found:
+                # A retry of a message we took is answered the same even if it closed since.
+                return Response(s.MessageSerializer(found).data, status=status.HTTP_200_OK)
+            escalations.ensure_open_for_messages(esc)
+            stored = []
+            if data.get("attachments"):
+                loaded = attachment_files.load(data["attachments"])
+                stored = attachment_files.upload(esc.connection, loaded)
+            message, created = escalations.add_message(
+                esc, text=data.get("text", ""), attachments=stored, client_message_id=client_id
+            )
+        except escalations.EscalationError as exc:
+            _raise(exc)
+        message.refresh_from_db()
+        code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+        return Response(s.MessageSerializer(message).data, status=code)
+
+    @extend_schema(
+        summary="Close the escalation and its HubSpot thread",
+        request=None,
+        responses={200: s.EscalationSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="close", url_name="close")
+    def close(self, request, pk=None):
+        esc = self.get_object()
+        escalations.close(esc)
+        esc.refresh_from_db()
+        return Response(s.EscalationSerializer(esc, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Events of the escalation, in sequence order (for bots that poll)",
+        parameters=[
+            OpenApiParameter("after", OpenApiTypes.INT, description="Only events with a larger sequence."),
+            OpenApiParameter("limit", OpenApiTypes.INT, description=f"1…{EVENTS_MAX_LIMIT}"),
+        ],
+        responses={200: s.EventPageSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["get"], url_path="events", url_name="events")
+    def events(self, request, pk=None):
+        esc = self.get_object()
+        after = _int_param(request, "after", default=0, minimum=0, maximum=2**31)
+        limit = _int_param(
+            request, "limit", default=EVENTS_DEFAULT_LIMIT, minimum=1, maximum=EVENTS_MAX_LIMIT
+        )
+        rows = list(
+            EscalationEvent.objects.filter(escalation=esc, sequence__gt=after)
+            .select_related("escalation")
+            .order_by("sequence")[: limit + 1]
+        )
+        page = rows[:limit]
+        next_after = page[-1].sequence if len(rows) > limit else None
+        return Response({"results": [e.envelope() for e in page], "next_after": next_after})
+
+
+def _int_param(request, name: str, *, default: int, minimum: int, maximum: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        raise ValidationError({name: f"a whole number from {minimum} to {maximum} (got {raw!r})."})
+    return value

@@ -1,0 +1,316 @@
+"""Bot-side services: start an escalation, add a message, close it.
+
+Views validate the input shape; these functions own the rules. Rows are written first (the
+escalation and its messages, publish_status pending, in position order) and a Celery task then
+publishes them (conversations/tasks/publishing.py), after commit. So a request never waits for a
+whole transcript to reach HubSpot, a crash between steps loses nothing, and a retried task
+resumes where the queue stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from connections.hubspot import (
+    RETRYABLE_ERRORS,
+    HubSpotAuthError,
+    HubSpotClient,
+    HubSpotError,
+    Transport,
+)
+from connections.models import BotApiKey, ConnectedInbox, InboxState
+from conversations import lifecycle
+from conversations.models import (
+    CloseReason,
+    Escalation,
+    EscalationMessage,
+    EscalationStatus,
+    MessageDirection,
+    PublishStatus,
+)
+from conversations.models.escalations import ACTIVE_STATUSES
+
+log = logging.getLogger(__name__)
+
+
+class EscalationError(Exception):
+    """A refusal for the bot: HTTP status, error code, person-readable message."""
+
+    def __init__(self, status: int, code: str, message: str, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+@dataclass
+class ContactCheck:
+    contact_id: str | None
+    searched: str  # for messages: "the phone +44… (searched phone and mobilephone)"
+
+
+def sender_identity(esc: Escalation) -> tuple[str, str]:
+    """(delivery identifier type, value) that identifies the user to HubSpot.
+
+    The phone wins when both are given (it is what the issue's channel was built around); the
+    contact check searches the same identifier, so what we check is what HubSpot will match.
+    """
+    if esc.user_phone:
+        return "HS_PHONE_NUMBER", esc.user_phone
+    return "HS_EMAIL_ADDRESS", esc.user_email
+
+
+def find_contact(client: HubSpotClient, esc: Escalation) -> ContactCheck:
+    """Search the CRM for the user. Raises RETRYABLE_ERRORS when HubSpot cannot answer."""
+    kind, value = sender_identity(esc)
+    if kind == "HS_PHONE_NUMBER":
+        results = client.find_contacts_by_phone(value, properties=("phone", "mobilephone", "email"), limit=1)
+        searched = f"the phone {value} (searched phone and mobilephone)"
+    else:
+        results = client.find_contacts_by_email(value, properties=("email",), limit=1)
+        searched = f"the email {value} (searched email)"
+    return ContactCheck(str(results[0]["id"]) if results else None, searched)
+
+
+def request_time_client(connection) -> HubSpotClient:
+    """A client for calls a bot waits on: one quick retry, not the task's patient backoff
+    (a failure here is not final: the start is accepted and the publish task searches again)."""
+    return HubSpotClient.for_connection(connection, transport=Transport(max_retries=1, max_total_sleep=2.0))
+
+
+def contact_not_found_message(check: ContactCheck) -> str:
+    return f"No HubSpot contact has {check.searched}."
+
+
+def _default_inbox(connection) -> ConnectedInbox | None:
+    return (
+        ConnectedInbox.objects.filter(connection=connection, state=InboxState.ACTIVE)
+        .order_by("position", "id")
+        .first()
+    )
+
+
+def _pick_inbox(connection, inbox_id: int | None) -> ConnectedInbox:
+    if inbox_id is None:
+        inbox = _default_inbox(connection)
+        if inbox is None:
+            raise EscalationError(
+                409,
+                "no_inbox",
+                "This connection has no connected HubSpot inbox yet; ask an admin to connect one.",
+            )
+        return inbox
+    inbox = ConnectedInbox.objects.filter(connection=connection, inbox_id=inbox_id).first()
+    if inbox is None:
+        known = list(
+            ConnectedInbox.objects.filter(connection=connection, state=InboxState.ACTIVE).values_list(
+                "inbox_id", flat=True
+            )
+        )
+        raise EscalationError(
+            400,
+            "unknown_inbox",
+            f"inbox_id: {inbox_id} is not an inbox of this connection (connected: {known or 'none'}).",
+        )
+    if inbox.state != InboxState.ACTIVE or not inbox.channel_account_id:
+        raise EscalationError(
+            409, "inbox_not_ready", f"inbox_id: {inbox_id} is not connected yet ({inbox.state})."
+        )
+    return inbox
+
+
+def existing_for(key: BotApiKey, *, conversation_id: str, idempotency_key: str) -> Escalation | None:
+    """The escalation a repeated start should return: same Idempotency-Key, or still active."""
+    qs = Escalation.objects.filter(connection_id=key.connection_id).select_related("inbox")
+    if idempotency_key:
+        found = qs.filter(idempotency_key=idempotency_key).first()
+        if found:
+            return found
+    return qs.filter(conversation_id=conversation_id, status__in=ACTIVE_STATUSES).first()
+
+
+def _transcript_times(transcript: list[dict], now: dt.datetime) -> tuple[dt.datetime, list[dt.datetime]]:
+    """Times for the intro and each entry, never decreasing and never in the future.
+
+    HubSpot (and the sandbox) order a thread by message timestamp, so keeping the original times
+    must not reorder the history: the intro takes the earliest time, and an entry without `at` or
+    earlier than the one before takes the previous time.
+    """
+    given = [min(e["at"], now) for e in transcript if e.get("at")]
+    intro_at = min(given) if given else now
+    times, previous = [], intro_at
+    for entry in transcript:
+        at = min(entry.get("at") or previous, now)
+        previous = max(at, previous)
+        times.append(previous)
+    return intro_at, times
+
+
+def intro_text(name: str, title: str, description: str) -> str:
+    lines = [f"{name} needs help: {title}"]
+    if description:
+        lines += ["", description]
+    return "\n".join(lines)
+
+
+def transcript_text(role: str, text: str) -> str:
+    # The agent sees one visitor in the thread; the prefix says who actually wrote the line.
+    return f"{'Bot' if role == 'bot' else 'User'}: {text}"
+
+
+def start(key: BotApiKey, data: dict, *, idempotency_key: str = "") -> tuple[Escalation, bool]:
+    """Create an escalation and queue its first messages. Returns (escalation, created)."""
+    connection = key.connection
+    found = existing_for(key, conversation_id=data["conversation_id"], idempotency_key=idempotency_key)
+    if found:
+        return found, False
+    inbox = _pick_inbox(connection, data.get("inbox_id"))
+    user = data["user"]
+    esc = Escalation(
+        connection=connection,
+        inbox=inbox,
+        api_key=key,
+        conversation_id=data["conversation_id"],
+        idempotency_key=idempotency_key,
+        user_name=user["name"],
+        user_phone=user.get("phone", ""),
+        user_email=user.get("email", ""),
+        title=data["title"],
+        description=data.get("description", ""),
+        locale=data.get("locale", ""),
+        metadata=data.get("metadata") or {},
+        callback_url=data.get("callback_url") or getattr(connection, "callback_url", "") or "",
+    )
+
+    # Checked before anything is stored: an unknown user is the bot's to fix (422), and the old
+    # integration let such escalations vanish silently (PRIOR_ART A §3). If HubSpot cannot answer
+    # now we accept and the publish task checks again (failing with an event if still unknown).
+    try:
+        check = find_contact(request_time_client(connection), esc)
+    except RETRYABLE_ERRORS as exc:
+        log.warning("contact search deferred for connection %s: %s", connection.pk, exc)
+        check = None
+    except HubSpotAuthError as exc:
+        raise EscalationError(
+            503,
+            "connection_error",
+            f"The HubSpot connection cannot be used ({exc}); an admin has to reconnect it in the portal.",
+        ) from None
+    except HubSpotError as exc:
+        raise EscalationError(502, "hubspot_error", f"HubSpot refused the contact search: {exc}") from None
+    if check is not None:
+        if not check.contact_id:
+            raise EscalationError(422, "contact_not_found", contact_not_found_message(check))
+        esc.hubspot_contact_id = check.contact_id
+
+    now = timezone.now()
+    transcript = data.get("transcript") or []
+    intro_at, times = _transcript_times(transcript, now)
+    try:
+        with transaction.atomic():
+            esc.save()
+            rows = [
+                _to_agent(esc, 1, "intro", intro_text(esc.user_name, esc.title, esc.description), intro_at)
+            ]
+            for index, (entry, at) in enumerate(zip(transcript, times, strict=True), start=2):
+                rows.append(
+                    _to_agent(esc, index, entry["role"], transcript_text(entry["role"], entry["text"]), at)
+                )
+            EscalationMessage.objects.bulk_create(rows)
+            transaction.on_commit(lambda: schedule_publish(esc.pk))
+    except IntegrityError:
+        # A concurrent start for the same conversation or key won the race: return its row.
+        found = existing_for(key, conversation_id=data["conversation_id"], idempotency_key=idempotency_key)
+        if found:
+            return found, False
+        raise
+    return esc, True
+
+
+def _to_agent(
+    esc: Escalation, position: int, role: str, text: str, at: dt.datetime, **fields
+) -> EscalationMessage:
+    return EscalationMessage(
+        escalation=esc,
+        position=position,
+        direction=MessageDirection.TO_AGENT,
+        role=role,
+        text=text,
+        sent_at=at,
+        publish_status=PublishStatus.PENDING,
+        **fields,
+    )
+
+
+def ensure_open_for_messages(esc: Escalation) -> None:
+    if esc.status in (EscalationStatus.CLOSED, EscalationStatus.FAILED):
+        raise EscalationError(
+            409, "escalation_closed", f"The escalation is {esc.status}; start a new one to reach an agent."
+        )
+
+
+def existing_message(esc: Escalation, client_message_id: str) -> EscalationMessage | None:
+    if not client_message_id:
+        return None
+    return esc.messages.filter(client_message_id=client_message_id).first()
+
+
+def add_message(
+    esc: Escalation, *, text: str, attachments: list[dict], client_message_id: str = ""
+) -> tuple[EscalationMessage, bool]:
+    """Append a user message after everything already queued. Returns (message, created)."""
+    try:
+        with transaction.atomic():
+            # The escalation row lock serialises positions with agent messages (lifecycle does the same).
+            locked = Escalation.objects.select_for_update().get(pk=esc.pk)
+            ensure_open_for_messages(locked)
+            found = existing_message(locked, client_message_id)
+            if found:
+                return found, False
+            last = locked.messages.aggregate(m=Max("position"))["m"] or 0
+            message = _to_agent(
+                locked,
+                last + 1,
+                "user",
+                text,
+                timezone.now(),
+                attachments=attachments,
+                client_message_id=client_message_id,
+            )
+            message.save()
+            transaction.on_commit(lambda: schedule_publish(esc.pk))
+    except IntegrityError:
+        found = existing_message(esc, client_message_id)
+        if found:
+            return found, False
+        raise
+    return message, True
+
+
+def close(esc: Escalation) -> bool:
+    """Close the escalation now and the HubSpot thread in a task. Returns True if it changed.
+
+    The bot's intent is final at once (no more messages accepted, `escalation.closed` emitted);
+    closing the thread at HubSpot is retried in the background, so a HubSpot outage cannot make
+    the bot's close fail or hang.
+    """
+    changed = lifecycle.mark_closed(esc, reason=CloseReason.BOT_CLOSED)
+    if changed:
+        transaction.on_commit(lambda: schedule_close_thread(esc.pk))
+    return changed
+
+
+def schedule_publish(escalation_id) -> None:
+    from conversations.tasks.publishing import publish_escalation
+
+    publish_escalation.delay(str(escalation_id))
+
+
+def schedule_close_thread(escalation_id) -> None:
+    from conversations.tasks.publishing import close_hubspot_thread
+
+    close_hubspot_thread.delay(str(escalation_id))

@@ -1,0 +1,35 @@
+"""Phone numbers as HubSpot matches them: E.164 (`+447700900123`), parsed by `phonenumbers`.
+
+HubSpot compares contact properties character for character, so "07700 900123" and
+"+44 7700 900123" are different values; the old integration matched raw strings and silently
+missed contacts (PRIOR_ART A §7.7). We require the country code instead of guessing a region.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+EXAMPLE = "+44 7700 900123"
+
+
+class PhoneNumberError(ValueError):
+    """The number cannot be used; the message says what form is expected."""
+
+
+def to_e164(raw: str) -> str:
+    text = (raw or "").strip()
+    if not text:
+        raise PhoneNumberError(f"give a phone number with its country code, e.g. {EXAMPLE}")
+    if not text.startswith("+") and not text.startswith("00"):
+        raise PhoneNumberError(f"include the country code, e.g. {EXAMPLE}")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        raise PhoneNumberError(f"not a phone number; use the international form, e.g. {EXAMPLE}") from None
+    # "Possible" (right length for the country), not "valid": reserved drama/test ranges such as
+    # +44 7700 900xxx are real CRM values in demos and tests, and HubSpot does not check either.
+    if not phonenumbers.is_possible_number(number):
+        raise PhoneNumberError(f"not a possible number for its country code; e.g. {EXAMPLE}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

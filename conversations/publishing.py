@@ -1,0 +1,144 @@
+"""Publishing the bot side of an escalation to HubSpot as INCOMING custom-channel messages.
+
+`publish_pending()` sends the escalation's pending messages strictly in position order and stops
+at the first failure, so the agent never sees message 3 before message 2; the next run resumes
+there. Each message carries `integrationIdempotencyId` = EscalationMessage.idempotency_id, stable
+across retries, so a task re-run (or the client's own retry after a timeout) cannot post it twice.
+Two runs overlapping is also safe: each walks the same order, and HubSpot answers a repeat with
+the original message.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from connections.hubspot import (
+    RETRYABLE_ERRORS,
+    HubSpotAuthError,
+    HubSpotClient,
+    HubSpotError,
+    file_attachment,
+    participant,
+)
+from connections.models import CustomChannel
+from conversations import lifecycle
+from conversations.escalations import contact_not_found_message, find_contact, sender_identity
+from conversations.models import (
+    Escalation,
+    EscalationMessage,
+    EscalationStatus,
+    FailureReason,
+    MessageDirection,
+    PublishStatus,
+)
+
+log = logging.getLogger(__name__)
+
+
+class NotReady(Exception):
+    """The connection cannot publish yet (no channel or channel account); retry later."""
+
+
+def _channel_id(esc: Escalation) -> str:
+    channel = CustomChannel.objects.filter(app_id=esc.connection.app_id).first()
+    if channel is None or not channel.channel_id:
+        raise NotReady("the app's custom channel is not registered yet")
+    return channel.channel_id
+
+
+def _usage_type(content_type: str) -> str:
+    if content_type.startswith("image/"):
+        return "IMAGE"
+    if content_type.startswith("audio/"):
+        return "AUDIO"
+    return "OTHER"
+
+
+def message_body(esc: Escalation, message: EscalationMessage) -> dict:
+    """Keyword arguments of HubSpotClient.publish_message for one message (contract §5.3)."""
+    if not esc.inbox or not esc.inbox.channel_account_id:
+        raise NotReady("the escalation's inbox has no channel account yet")
+    kind, value = sender_identity(esc)
+    return {
+        "channel_account_id": esc.inbox.channel_account_id,
+        "text": message.text,
+        "senders": [participant(kind, value, name=esc.user_name)],
+        # The integration side of the thread: our channel account in this inbox.
+        "recipients": [participant("CHANNEL_SPECIFIC_OPAQUE_ID", esc.inbox.channel_account_id)],
+        "integration_idempotency_id": message.idempotency_id,
+        "integration_thread_id": esc.integration_thread_id,
+        "timestamp": message.sent_at,
+        "attachments": [
+            file_attachment(a["hubspot_file_id"], file_usage_type=_usage_type(a.get("content_type", "")))
+            for a in message.attachments or []
+            if a.get("hubspot_file_id")
+        ],
+    }
+
+
+def _should_publish(esc: Escalation) -> bool:
+    if esc.status == EscalationStatus.FAILED:
+        return False
+    # Closed before HubSpot ever saw it: do not create a thread only to close it.
+    return not (esc.status == EscalationStatus.CLOSED and not esc.hubspot_thread_id)
+
+
+def publish_pending(escalation_id) -> int:
+    """Publish what is pending, in order. Returns how many were published now.
+
+    Raises RETRYABLE_ERRORS / NotReady for the task to retry; a permanent HubSpot refusal fails
+    the escalation (reason publish_failed) instead.
+    """
+    esc = Escalation.objects.select_related("connection", "inbox").get(pk=escalation_id)
+    if not _should_publish(esc):
+        return 0
+    client = HubSpotClient.for_connection(esc.connection)
+    if not esc.hubspot_contact_id and esc.status == EscalationStatus.REQUESTED:
+        # The request-time search could not reach HubSpot; an unknown user must not publish.
+        check = find_contact(client, esc)
+        if not check.contact_id:
+            lifecycle.mark_failed(
+                esc, reason=FailureReason.CONTACT_NOT_FOUND, message=contact_not_found_message(check)
+            )
+            return 0
+        Escalation.objects.filter(pk=esc.pk).update(hubspot_contact_id=check.contact_id)
+    channel_id = _channel_id(esc)
+    pending = esc.messages.filter(
+        direction=MessageDirection.TO_AGENT, publish_status=PublishStatus.PENDING
+    ).order_by("position")
+    published = 0
+    for message in pending:
+        try:
+            response = client.publish_message(channel_id, **message_body(esc, message))
+        except RETRYABLE_ERRORS:
+            raise
+        except HubSpotError as exc:
+            _refused(esc, message, exc)
+            return published
+        EscalationMessage.objects.filter(pk=message.pk).update(
+            publish_status=PublishStatus.PUBLISHED,
+            hubspot_message_id=str(response.get("id", "")),
+            publish_error="",
+            published_at=timezone.now(),
+        )
+        published += 1
+        thread_id = str(response.get("conversationsThreadId") or "")
+        if thread_id and not esc.hubspot_thread_id:
+            lifecycle.mark_open(esc, thread_id=thread_id)
+    return published
+
+
+def _refused(esc: Escalation, message: EscalationMessage, exc: HubSpotError) -> None:
+    """HubSpot said no (400/403/404…): retrying the same body cannot help, and skipping the
+    message would deliver the rest out of order, so the hand-off fails and the bot falls back."""
+    text = f"HubSpot refused message #{message.position}: {exc}"
+    log.warning("escalation %s: %s", esc.pk, text)
+    EscalationMessage.objects.filter(pk=message.pk).update(
+        publish_status=PublishStatus.FAILED, publish_error=text
+    )
+    reason = (
+        FailureReason.CONNECTION_ERROR if isinstance(exc, HubSpotAuthError) else FailureReason.PUBLISH_FAILED
+    )
+    lifecycle.mark_failed(esc, reason=reason, message=text)
