@@ -38,6 +38,18 @@ class Connection(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     connected_at = models.DateTimeField(null=True, blank=True)
+    callback_url = models.URLField(
+        max_length=1000,
+        blank=True,
+        help_text="Default URL for events to the bot, used when an escalation names none. "
+        "Empty: bots pull events from the API.",
+    )
+    assignment_timeout_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Fail an escalation with reason no_agent when no agent takes it within this many "
+        "minutes (the HubSpot thread is left open). Empty: wait indefinitely.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

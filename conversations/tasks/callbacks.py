@@ -1,1 +1,52 @@
-"""Tasks: callbacks."""
+"""Celery tasks for events to the bot: delivery, the sweep of due retries, the assignment timeout.
+
+All three are idempotent (delivery claims each event before sending it; the others only enqueue or
+go through the idempotent lifecycle), hence `acks_late`: a task lost with its worker runs again.
+"""
+
+import logging
+
+from celery import shared_task
+
+from conversations import delivery, timeouts
+
+logger = logging.getLogger(__name__)
+
+# Countdowns stay well under the Redis visibility timeout (1 h): a longer-waiting message would be
+# redelivered while still waiting. Longer waits are left to the every-minute sweep.
+MAX_COUNTDOWN_SECONDS = 50 * 60
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def deliver_callbacks(self, escalation_id: str) -> int:
+    """Send the escalation's due events in order; on a failure, queue the next try. Returns attempts."""
+    run = delivery.deliver_pending(escalation_id, task_id=self.request.id or "")
+    if run.retry_in is not None and run.retry_in <= MAX_COUNTDOWN_SECONDS and not self.request.is_eager:
+        # From a broker: the retry goes back there with a countdown. send_task publishes even where
+        # task_always_eager is set. An eager run (embedded install, no worker) must not retry in
+        # the request that emitted the event: next_attempt_at is recorded and the sweep, or
+        # `manage.py deliver_callbacks --loop`, sends it when due.
+        try:
+            self.app.send_task(self.name, args=(escalation_id,), countdown=max(run.retry_in, 0))
+        except Exception:
+            # Broker unreachable: next_attempt_at is recorded, so the sweep still picks it up.
+            logger.exception("could not queue the callback retry of escalation %s", escalation_id)
+    return run.attempts
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_due_callbacks() -> int:
+    """Every minute (beat): enqueue delivery for each escalation whose first pending event is due."""
+    ids = delivery.due_escalation_ids()
+    for escalation_id in ids:
+        deliver_callbacks.delay(str(escalation_id))
+    return len(ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def expire_unassigned_escalations() -> int:
+    """Every minute (beat): fail escalations no agent took within the connection's timeout."""
+    return timeouts.expire_unassigned()
+
+
+__all__ = ["deliver_callbacks", "expire_unassigned_escalations", "sweep_due_callbacks"]
