@@ -64,9 +64,20 @@ def check_health(connection, *, actor=None) -> dict:
         )
     checks.append(_registration(connection))
     checks.append(_guarded("webhooks", "App webhooks", lambda: _webhooks(connection.app)))
-    # There is no record of received webhooks yet; the webhooks issue fills this in.
-    last_webhook_received_at = None
-    checks.append(_check("last_webhook", "Last webhook received", None, "Not tracked yet.", received_at=None))
+    last_webhook_received_at = _last_webhook_at(connection)
+    if last_webhook_received_at is None:
+        message = "No signed webhook from HubSpot for this portal yet (normal until the first conversation)."
+    else:
+        message = f"Last signed webhook for this portal at {last_webhook_received_at:%Y-%m-%d %H:%M:%S %Z}."
+    checks.append(
+        _check(
+            "last_webhook",
+            "Last webhook received",
+            None if last_webhook_received_at is None else True,
+            message,
+            received_at=last_webhook_received_at.isoformat() if last_webhook_received_at else None,
+        )
+    )
     report = {
         "ok": all(c["ok"] is not False for c in checks),
         "checked_at": timezone.now().isoformat(),
@@ -229,4 +240,17 @@ def _webhooks(app) -> dict:
         )
     return _check(
         name, label, True, "Target URL and subscriptions are in place.", target_url=target, missing=[]
+    )
+
+
+def _last_webhook_at(connection):
+    """When a correctly signed HubSpot event for this portal last arrived (a shared app carries
+    many portals, so the app's last receipt alone would not say this portal is reached)."""
+    from conversations.models import HubSpotEvent
+
+    return (
+        HubSpotEvent.objects.filter(app_id=connection.app_id, portal_id=connection.portal_id)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
     )

@@ -75,39 +75,43 @@ def _open_locked(esc: Escalation, at: dt.datetime) -> bool:
 def mark_assigned(
     escalation: Escalation, *, actor_id: str, name: str = "", email: str = "", at: dt.datetime | None = None
 ) -> bool:
-    """An agent took (or was given) the conversation. Reassignment to another agent emits again."""
+    """An agent took (or was given) the conversation. Reassignment to another agent emits again.
+    An empty `actor_id` is HubSpot unassigning: back to the queue, the bot is told nothing."""
     at = at or timezone.now()
     with transaction.atomic():
-        esc = _locked(escalation)
-        if esc.status in TERMINAL:
-            return False
-        if esc.assignment_changed_at and at < esc.assignment_changed_at:
-            return False  # an older assignment arriving late
-        _open_locked(esc, at)
-        if not actor_id:
-            # Unassigned in HubSpot: back to the queue; the bot is told nothing until someone takes it.
-            esc.agent_actor_id, esc.agent_name, esc.agent_email = "", "", ""
-            if esc.status == EscalationStatus.ASSIGNED:
-                esc.status = EscalationStatus.OPEN
-            esc.assignment_changed_at = at
-            esc.save()
-            return False
-        if esc.agent_actor_id == actor_id and esc.status == EscalationStatus.ASSIGNED:
-            return False
-        previous = esc.agent_actor_id
-        esc.agent_actor_id, esc.agent_name, esc.agent_email = actor_id, name, email
-        esc.status = EscalationStatus.ASSIGNED
-        esc.assigned_at = esc.assigned_at or at
+        changed = _assign_locked(_locked(escalation), actor_id, name, email, at)
+    escalation.refresh_from_db()
+    return changed
+
+
+def _assign_locked(esc: Escalation, actor_id: str, name: str, email: str, at: dt.datetime) -> bool:
+    if esc.status in TERMINAL:
+        return False
+    if esc.assignment_changed_at and at < esc.assignment_changed_at:
+        return False  # an older assignment arriving late
+    _open_locked(esc, at)
+    if not actor_id:
+        esc.agent_actor_id, esc.agent_name, esc.agent_email = "", "", ""
+        if esc.status == EscalationStatus.ASSIGNED:
+            esc.status = EscalationStatus.OPEN
         esc.assignment_changed_at = at
         esc.save()
-        events.emit(
-            esc,
-            EventType.ASSIGNED,
-            {"agent": _agent(esc), "previous_agent_id": previous or None},
-            dedupe_key=f"assigned:{actor_id}:{int(at.timestamp() * 1000)}",
-            occurred_at=at,
-        )
-    escalation.refresh_from_db()
+        return False
+    if esc.agent_actor_id == actor_id and esc.status == EscalationStatus.ASSIGNED:
+        return False
+    previous = esc.agent_actor_id
+    esc.agent_actor_id, esc.agent_name, esc.agent_email = actor_id, name, email
+    esc.status = EscalationStatus.ASSIGNED
+    esc.assigned_at = esc.assigned_at or at
+    esc.assignment_changed_at = at
+    esc.save()
+    events.emit(
+        esc,
+        EventType.ASSIGNED,
+        {"agent": _agent(esc), "previous_agent_id": previous or None},
+        dedupe_key=f"assigned:{actor_id}:{int(at.timestamp() * 1000)}",
+        occurred_at=at,
+    )
     return True
 
 

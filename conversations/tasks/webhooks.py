@@ -1,1 +1,87 @@
-"""Tasks: webhooks."""
+"""Tasks: processing stored HubSpot webhook events (conversations.processing does the work).
+
+`process_hubspot_events(event_ids)` takes ids, re-reads the rows and skips events already
+processed or ignored, and everything it applies goes through the idempotent lifecycle, which is
+what makes `acks_late` safe: a redelivered message re-runs finished work as a no-op.
+
+Retries (STYLE pattern 6): HubSpot errors worth retrying (RETRYABLE_ERRORS: network, 5xx, 429,
+already retried per call by the client) re-run the task after an exponential, jittered countdown
+capped well below Redis' 1 h visibility timeout; the event stays pending with the error in
+`result`. After MAX_RETRIES it is marked failed. Other HubSpot errors (404, 401…) and bugs mark
+that event failed at once and processing moves on to the next event.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from celery import shared_task
+from django.db.models import F
+from django.utils import timezone
+
+from connections.hubspot import RETRYABLE_ERRORS, HubSpotError
+from conversations.models import HubSpotEvent, WebhookReceipt
+from conversations.processing.dispatch import process_event, record_failure
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 8
+BACKOFF_BASE_SECONDS = 10
+BACKOFF_MAX_SECONDS = 15 * 60
+
+
+def countdown(retries: int, retry_after: float | None = None) -> float:
+    delay = min(BACKOFF_BASE_SECONDS * 2**retries, BACKOFF_MAX_SECONDS)
+    delay *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+    return max(delay, retry_after or 0)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def process_hubspot_events(self, event_ids: list[int]) -> dict:
+    """Apply events in HubSpot's order of occurrence (lifecycle copes with any order anyway)."""
+    events = list(
+        HubSpotEvent.objects.select_related("app", "receipt")
+        .filter(pk__in=event_ids)
+        .order_by(F("occurred_at").asc(nulls_last=True), "pk")
+    )
+    counts: dict[str, int] = {}
+    for event in events:
+        try:
+            outcome = process_event(event)
+        except RETRYABLE_ERRORS as exc:
+            final = self.request.retries >= self.max_retries
+            record_failure(event, f"HubSpot unavailable (attempt {event.attempts}): {exc}", final=final)
+            if final:
+                counts["failed"] = counts.get("failed", 0) + 1
+                continue
+            _finish_receipts(events)
+            raise self.retry(exc=exc, countdown=countdown(self.request.retries, exc.retry_after)) from None
+        except HubSpotError as exc:
+            record_failure(event, f"HubSpot refused: {exc}", final=True)
+            counts["failed"] = counts.get("failed", 0) + 1
+            continue
+        except Exception as exc:
+            logger.exception("processing HubSpot event %s failed", event.pk)
+            record_failure(event, f"{type(exc).__name__}: {exc}", final=True)
+            counts["failed"] = counts.get("failed", 0) + 1
+            continue
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    _finish_receipts(events)
+    return counts
+
+
+def _finish_receipts(events: list[HubSpotEvent]) -> None:
+    """A receipt is processed once none of its events is pending, failed if any failed."""
+    for receipt_id in {e.receipt_id for e in events}:
+        statuses = set(HubSpotEvent.objects.filter(receipt_id=receipt_id).values_list("status", flat=True))
+        if HubSpotEvent.Status.PENDING in statuses:
+            continue
+        failed = HubSpotEvent.Status.FAILED in statuses
+        WebhookReceipt.objects.filter(pk=receipt_id).update(
+            status=WebhookReceipt.Status.FAILED if failed else WebhookReceipt.Status.PROCESSED,
+            processed_at=timezone.now(),
+        )
+
+
+__all__ = ["process_hubspot_events"]

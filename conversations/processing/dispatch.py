@@ -1,0 +1,104 @@
+"""The dispatch table: which HubSpot event type does what (STYLE pattern 9, after Zulip's
+EVENT_FUNCTION_MAPPER). Supported types are derived from its keys, never listed twice; types we
+know and do not need are ignored with a reason; anything else is recorded as ignored, loudly.
+
+`process_event` is idempotent: an event already processed or ignored is left alone, and the
+lifecycle functions it calls change nothing when re-applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import F
+from django.utils import timezone
+
+from conversations.models import HubSpotEvent
+from conversations.processing import channel, threads
+from conversations.processing.context import NOT_OURS, Context, Outcome
+from conversations.processing.routing import connection_for
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Handler:
+    run: Callable[[Context], Outcome]
+    #: Finds the escalation the event is about (None: the event is not about a thread).
+    find_escalation: Callable[[Context], object] | None = None
+    #: Without an escalation the event is "not ours" and touches nothing.
+    requires_escalation: bool = True
+
+
+EVENT_HANDLERS: dict[str, Handler] = {
+    # App subscriptions (contract §9.3); objectId is the thread id.
+    "conversation.creation": Handler(threads.on_creation, threads.find_escalation, requires_escalation=False),
+    "conversation.propertyChange": Handler(threads.on_property_change, threads.find_escalation),
+    "conversation.newMessage": Handler(threads.on_new_message, threads.find_escalation),
+    "conversation.deletion": Handler(threads.on_deletion, threads.find_escalation),
+    # Custom-channel webhooks (contract §5.4).
+    "OUTGOING_CHANNEL_MESSAGE_CREATED": Handler(channel.on_outgoing_message, channel.find_escalation),
+    "CHANNEL_ACCOUNT_CREATED": Handler(channel.on_channel_account, requires_escalation=False),
+    "CHANNEL_ACCOUNT_UPDATED": Handler(channel.on_channel_account, requires_escalation=False),
+    "CHANNEL_ACCOUNT_PURGED": Handler(channel.on_channel_account, requires_escalation=False),
+}
+SUPPORTED_EVENT_TYPES = tuple(EVENT_HANDLERS)
+
+IGNORED_EVENT_TYPES: dict[str, str] = {
+    "conversation.privacyDeletion": "HubSpot erases the thread itself; we keep no copy of it to erase",
+    "conversation.restore": "a restored thread does not reopen a closed escalation",
+    "conversation.merge": "merged threads are not relayed",
+}
+
+
+def process_event(event: HubSpotEvent) -> Outcome:
+    """Apply one stored event and record the outcome on it. HubSpot errors propagate (the task
+    decides whether to retry); the event then stays pending with the error in `result`."""
+    if event.status in (HubSpotEvent.Status.PROCESSED, HubSpotEvent.Status.IGNORED):
+        return Outcome(event.status, event.result)
+    HubSpotEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
+    event.attempts += 1
+    outcome = _apply(event)
+    _record(event, outcome)
+    return outcome
+
+
+def _apply(event: HubSpotEvent) -> Outcome:
+    if event.event_type in IGNORED_EVENT_TYPES:
+        return Outcome.ignored(IGNORED_EVENT_TYPES[event.event_type])
+    handler = EVENT_HANDLERS.get(event.event_type)
+    if handler is None:
+        logger.warning("unsupported HubSpot event type %r (event %s)", event.event_type, event.pk)
+        return Outcome.ignored(f"unsupported event type {event.event_type!r}")
+    connection = connection_for(event)
+    if connection is None:
+        return Outcome.ignored(f"no connection for portal {event.portal_id} through this app")
+    event.connection = connection
+    ctx = Context(event=event, connection=connection)
+    if handler.find_escalation is not None:
+        ctx.escalation = handler.find_escalation(ctx)
+        event.escalation = ctx.escalation
+    if handler.requires_escalation and ctx.escalation is None:
+        return Outcome.ignored(NOT_OURS)
+    outcome = handler.run(ctx)
+    event.escalation = ctx.escalation
+    if ctx.notes:
+        outcome.result = f"{outcome.result} ({'; '.join(ctx.notes)})"
+    return outcome
+
+
+def _record(event: HubSpotEvent, outcome: Outcome) -> None:
+    event.status = outcome.status
+    event.result = outcome.result[:2000]
+    event.processed_at = timezone.now()
+    event.save(update_fields=["status", "result", "processed_at", "connection", "escalation"])
+
+
+def record_failure(event: HubSpotEvent, message: str, *, final: bool) -> None:
+    """Note an error on the event: still pending (a retry is coming) or failed for good."""
+    fields = {"result": message[:2000]}
+    if final:
+        fields |= {"status": HubSpotEvent.Status.FAILED, "processed_at": timezone.now()}
+    HubSpotEvent.objects.filter(pk=event.pk).update(**fields)

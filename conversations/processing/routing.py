@@ -1,0 +1,39 @@
+"""Which connection and escalation an event belongs to.
+
+A shared platform app posts the events of every portal that installed it to one URL, so the
+connection is found by (app, portalId), which the Connection model keeps unique. Escalations are
+looked up only within that connection: another tenant's thread id never matches.
+"""
+
+from __future__ import annotations
+
+from connections.models import Connection
+from conversations.models import Escalation, HubSpotEvent
+
+
+def connection_for(event: HubSpotEvent) -> Connection | None:
+    if event.portal_id is None:
+        return None
+    return (
+        Connection.objects.select_related("app")
+        .filter(app_id=event.app_id, portal_id=event.portal_id)
+        .first()
+    )
+
+
+def escalation_by_thread(connection: Connection, thread_id) -> Escalation | None:
+    if not thread_id:
+        return None
+    return Escalation.objects.filter(connection=connection, hubspot_thread_id=str(thread_id)).first()
+
+
+def escalation_for_channel_message(connection: Connection, payload: dict) -> Escalation | None:
+    """Our `integrationThreadId` echoed in `channelIntegrationThreadIds` first (contract §5.4), then
+    HubSpot's thread id: the former works even before the publish response told us the thread."""
+    ids = [str(i) for i in payload.get("channelIntegrationThreadIds") or [] if i]
+    if ids:
+        found = Escalation.objects.filter(connection=connection, integration_thread_id__in=ids).first()
+        if found:
+            return found
+    message = payload.get("message") or {}
+    return escalation_by_thread(connection, message.get("conversationsThreadId"))

@@ -1,0 +1,112 @@
+"""Who may post to a webhook URL: HubSpot, proven by the v3 signature over the exact raw bytes.
+
+A DRF authenticator, because DRF runs it in `initial()` before the handler and before anything
+touches `request.data`: the raw body must be read first (encode/django-rest-framework#2774,
+zulip/zulip#13847), and the signature is checked over exactly those bytes.
+
+Order of refusals, cheapest first, nothing written to the database for any of them:
+missing signature headers → 401; unknown URL token → 404; body over the limit → 413 (checked
+before hashing it); bad, stale or future signature → 401 with the verifier's reason. The prior
+integration answered 2xx to rejected requests, so HubSpot never learnt (PRIOR_ART Part A §4).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from rest_framework import exceptions, status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+
+from connections.models import HubSpotApp
+from conversations.webhooks.signature import SignatureError, verify_v3
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
+TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+class SignatureInvalid(exceptions.AuthenticationFailed):
+    """401 whose body names the reason (`missing`, `stale`, `future`, `mismatch`…)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__({"detail": message, "reason": reason})
+
+
+@dataclass(frozen=True)
+class VerifiedWebhook:
+    """What a request proved: which app signed it, and the bytes it signed."""
+
+    app: HubSpotApp
+    body: bytes
+
+
+def _remote_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class HubSpotSignatureAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        django_request = request._request  # the raw body lives on Django's request
+        token = request.parser_context["kwargs"].get("token")
+        if request.method == "HEAD":
+            # URL checks carry no signature; they learn only whether the URL exists.
+            _app_for(token)
+            return None
+        signature = request.headers.get(SIGNATURE_HEADER)
+        timestamp = request.headers.get(TIMESTAMP_HEADER)
+        if not signature or not timestamp:
+            logger.warning("webhook without signature headers from %s refused", _remote_ip(request))
+            raise SignatureInvalid("missing", f"{SIGNATURE_HEADER} and {TIMESTAMP_HEADER} are required.")
+        app = _app_for(token)
+        limit = settings.HITL_WEBHOOK_MAX_BODY_BYTES
+        declared = django_request.META.get("CONTENT_LENGTH") or "0"
+        if declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+        body = django_request.body
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+        # The URL HubSpot called is ours to know, not the Host header's to tell (STYLE §7).
+        uri = settings.PUBLIC_BASE_URL.rstrip("/") + django_request.get_full_path()
+        try:
+            verify_v3(
+                secrets=[app.client_secret],
+                method=request.method,
+                uri=uri,
+                body=body,
+                signature=signature,
+                timestamp=timestamp,
+            )
+        except SignatureError as exc:
+            logger.warning(
+                "webhook for app %s from %s refused: %s", app.app_id, _remote_ip(request), exc.reason
+            )
+            raise SignatureInvalid(exc.reason, str(exc)) from None
+        return (None, VerifiedWebhook(app=app, body=body))
+
+    def authenticate_header(self, request) -> str:
+        # Makes DRF answer 401 (not 403) to a refused signature.
+        return 'HubSpot-Signature-v3 realm="webhooks"'
+
+
+def _app_for(token) -> HubSpotApp:
+    app = HubSpotApp.objects.filter(webhook_token=token).first()
+    if app is None:
+        raise exceptions.NotFound("No HubSpot app has this webhook URL.")
+    return app
+
+
+class IsSignedByHubSpot(BasePermission):
+    """Only a verified request reaches the handler (HEAD excepted: it touches nothing)."""
+
+    def has_permission(self, request, view) -> bool:
+        return request.method == "HEAD" or isinstance(request.auth, VerifiedWebhook)
