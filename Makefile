@@ -29,8 +29,14 @@ run: migrate
 	$(PY) manage.py ensure_demo_superuser
 	@$(PY) manage.py sandbox_seed --json > var/sandbox.json && \
 	  echo "HubSpot sandbox ready: its demo app's credentials are in var/sandbox.json;" && \
-	  echo "  agent console: http://$(HOST):$(PORT)/sandbox/app/console/"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	  echo "  agent console: http://$(HOST):$(PORT)/sandbox/app/console/" && \
+	  echo "  play the chatbot's user: http://$(HOST):$(PORT)/sandbox/app/chat/"
+	@# No worker or beat in the embedded install: two small loops send due retries (callbacks to
+	@# bots, assignment timeouts, and the sandbox's webhooks) and stop with the server.
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(PY) manage.py deliver_callbacks --loop --interval 5 & \
+	  $(PY) manage.py sandbox_deliver_webhooks --loop --interval 5 & \
+	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

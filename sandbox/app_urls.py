@@ -11,4 +11,5 @@ app_name = "app"
 urlpatterns = [
     path("oauth/authorize", consent.authorize, name="oauth-authorize"),
     path("console/", include("sandbox.console.urls")),
+    path("chat/", include("sandbox.demo_bot.urls")),
 ]

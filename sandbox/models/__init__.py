@@ -5,6 +5,7 @@ the equivalent of what HubSpot holds. They are test data, stored plainly so the 
 what clients send; the portal's copies of them live encrypted in `connections`.
 """
 
+import sandbox.models.demo_bot  # noqa: F401 (registers the chat page's models)
 from sandbox.models.accounts import (
     SandboxActor,
     SandboxApp,
