@@ -1,13 +1,20 @@
 """A real Celery worker subprocess for integration tests.
 
 It runs the `test` settings against the very database pytest-django created (so it sees committed
-rows of `transactional_db` tests) and a scratch Redis database as the broker, and while it runs the
-test process publishes there instead of executing tasks eagerly.
+rows of `transactional_db` tests) and a scratch Redis database as the broker, with this process's
+public and HubSpot URLs (a live_server's, when a test set them), and it is not eager: like a
+deployed worker it sends tasks queued inside tasks, and retries, through the broker. While it runs,
+the test process publishes there instead of executing tasks eagerly.
+
+`celery_worker` starts one at once; `start_celery_worker(name)` starts one later, after a test
+pointed settings at its live_server.
 """
 
+import io
 import os
 import subprocess
 import sys
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,51 +34,94 @@ def _drop_connection_pools():
     celery_app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def celery_worker(transactional_db):
-    """Start `celery worker` against the test database and a scratch Redis DB; route .delay() there."""
-    broker = settings.TEST_REDIS_URL
-    redis.Redis.from_url(broker).flushdb()
+class WorkerProcess:
+    """The worker's process, answering like a Popen whose output went to a pipe."""
+
+    def __init__(self, popen: subprocess.Popen, log_path: Path):
+        self.popen = popen
+        self.log_path = log_path
+
+    def poll(self):
+        return self.popen.poll()
+
+    def terminate(self) -> None:
+        self.popen.terminate()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    @property
+    def stdout(self) -> io.StringIO:
+        return io.StringIO(self.output())
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, None]:
+        self.popen.terminate()
+        self.popen.wait(timeout=timeout)
+        return self.output(), None
+
+
+def _worker_env() -> dict:
     db = connection.settings_dict
+    database = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "hitl_portal.settings.test",
         "TEST_DB": "postgres",
-        "TEST_DATABASE_URL": (
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
-        "CELERY_BROKER_URL": broker,
+        "TEST_DATABASE_URL": database,
+        "TEST_CELERY_BROKER_URL": settings.TEST_REDIS_URL,
+        "TEST_PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
+        "TEST_HUBSPOT_API_BASE": settings.HUBSPOT_API_BASE,
+        "TEST_HUBSPOT_APP_BASE": settings.HUBSPOT_APP_BASE,
     }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "hitl_portal",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--hostname=roundtrip@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # Celery reads CELERY_BROKER_URL from the environment ahead of its settings: never inherit one.
+    env.pop("CELERY_BROKER_URL", None)
+    schedule = getattr(settings, "HITL_CALLBACK_RETRY_SCHEDULE", None)
+    if schedule:
+        env["HITL_CALLBACK_RETRY_SCHEDULE"] = ",".join(str(s) for s in schedule)
+    return env
+
+
+@contextmanager
+def running_worker(name: str, log_dir: Path):
+    broker = settings.TEST_REDIS_URL
+    redis.Redis.from_url(broker).flushdb()
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "hitl_portal",
+        "worker",
+        "--pool=solo",
+        "--loglevel=INFO",
+    ]
+    command += [f"--hostname={name}@%h", "--without-gossip", "--without-mingle"]
+    log_path = log_dir / f"{name}-worker.log"
+    # Output goes to a file: a pipe nobody reads would fill up and block a chatty worker.
+    with open(log_path, "w") as log:
+        popen = subprocess.Popen(command, cwd=ROOT, env=_worker_env(), stdout=log, stderr=subprocess.STDOUT)
     saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
     celery_app.conf.broker_url, celery_app.conf.task_always_eager = broker, False
     _drop_connection_pools()
     try:
-        yield worker
+        yield WorkerProcess(popen, log_path)
     finally:
         celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
         _drop_connection_pools()
-        worker.terminate()
+        popen.terminate()
         try:
-            worker.wait(timeout=15)
+            popen.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            worker.kill()
+            popen.kill()
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path):
+    with running_worker("roundtrip", tmp_path) as worker:
+        yield worker
+
+
+@pytest.fixture
+def start_celery_worker(transactional_db, tmp_path):
+    with ExitStack() as stack:
+        yield lambda name="worker": stack.enter_context(running_worker(name, tmp_path))

@@ -5,22 +5,14 @@ countdown while the sandbox does not list the new channel yet, and finishes. Thi
 countdown path with a broker, which eager mode (used elsewhere) skips.
 """
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
-from django.db import connection as db_connection
 
 from connections import registration
 from connections.models import ChannelRegistration, RegistrationState
-from hitl_portal.celery import app as celery_app
 from tests.connections.helpers import accounts_by_inbox, live_channels
-from tests.worker import _drop_connection_pools
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -28,49 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def worker(hubspot):
-    """Like tests.worker.celery_worker, but with settings that reach the live server's sandbox."""
-    broker = settings.TEST_REDIS_URL
-    redis.Redis.from_url(broker).flushdb()
-    db = db_connection.settings_dict
-    database = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.connections.worker_settings",
-        "TEST_DB": "postgres",
-        "TEST_DATABASE_URL": database,
-        "CELERY_BROKER_URL": broker,
-        "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
-        "HUBSPOT_API_BASE": settings.HUBSPOT_API_BASE,
-        "HUBSPOT_APP_BASE": settings.HUBSPOT_APP_BASE,
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "hitl_portal",
-        "worker",
-        "--pool=solo",
-        "--loglevel=INFO",
-    ]
-    command += ["--hostname=registration@%h", "--without-gossip", "--without-mingle"]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
-    celery_app.conf.broker_url, celery_app.conf.task_always_eager = broker, False
-    _drop_connection_pools()
-    try:
-        yield process
-    finally:
-        celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
-        _drop_connection_pools()
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def worker(hubspot, start_celery_worker):
+    """A real worker, started after `hubspot` pointed settings at the live server's sandbox."""
+    return start_celery_worker("registration")
 
 
 def test_a_worker_registers_the_channel_through_redis(worker, with_inboxes, hubspot, behaviour):
