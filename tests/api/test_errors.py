@@ -1,5 +1,7 @@
 """Bad input and foreign access: status, message, and nothing stored or sent."""
 
+import re
+
 import pytest
 import requests
 
@@ -122,6 +124,10 @@ def test_schema_and_docs(live_server):
     docs = requests.get(f"{live_server.url}/api/docs/", timeout=30)
 
     assert schema.status_code == 200 and docs.status_code == 200
+    # Swagger UI's assets come from this server, not a CDN (offline installs must show the docs).
+    assert "cdn.jsdelivr.net" not in docs.text
+    bundle = re.search(r'src="([^"]*swagger-ui-bundle\.js)"', docs.text).group(1)
+    assert requests.get(f"{live_server.url}{bundle}", timeout=30).status_code == 200
     spec = schema.json()
     assert spec["components"]["securitySchemes"]["BotApiKey"] == {
         "type": "http",
