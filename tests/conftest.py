@@ -35,6 +35,18 @@ def lead_a(tenant_a):
 
 
 @pytest.fixture
+def hubspot(live_server, settings):
+    """The seeded demo HubSpot (sandbox), reached over real HTTP at the live server: the portal's
+    public URL and HubSpot bases point there, as they would at a deployment and HubSpot."""
+    from sandbox.seed import seed_demo
+
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.HUBSPOT_API_BASE = f"{live_server.url}/sandbox/api"
+    settings.HUBSPOT_APP_BASE = f"{live_server.url}/sandbox/app"
+    return seed_demo(live_server.url)
+
+
+@pytest.fixture
 def superuser(db):
     return UserFactory(username="root", is_superuser=True)
 

@@ -11,20 +11,16 @@ import pytest
 import requests
 from django.core.management import call_command
 
-from sandbox.seed import seed_demo
-
 # The seeded demo contacts (sandbox/seed.py).
 ADA_PHONE = "+447700900001"
 ADA_EMAIL = "ada@example.com"
 
 
 @pytest.fixture
-def hubspot(live_server, settings):
-    settings.PUBLIC_BASE_URL = live_server.url
-    settings.HUBSPOT_API_BASE = f"{live_server.url}/sandbox/api"
-    settings.HUBSPOT_APP_BASE = f"{live_server.url}/sandbox/app"
+def hubspot(hubspot, settings):
+    # The root fixture, plus callbacks to the test's own receiver on 127.0.0.1.
     settings.HITL_ALLOW_PRIVATE_CALLBACKS = True
-    return seed_demo(live_server.url)
+    return hubspot
 
 
 @pytest.fixture

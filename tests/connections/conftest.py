@@ -8,18 +8,8 @@ import pytest
 
 from connections.models import ConnectedInbox
 from sandbox.models import SandboxBehaviour
-from sandbox.seed import seed_demo
 from tests.connections.helpers import connect
 from tests.factories import HubSpotAppFactory
-
-
-@pytest.fixture
-def hubspot(live_server, settings):
-    """The seeded demo HubSpot, reached over HTTP at the live server."""
-    settings.PUBLIC_BASE_URL = live_server.url
-    settings.HUBSPOT_API_BASE = f"{live_server.url}/sandbox/api"
-    settings.HUBSPOT_APP_BASE = f"{live_server.url}/sandbox/app"
-    return seed_demo(live_server.url)
 
 
 @pytest.fixture

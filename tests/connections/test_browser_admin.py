@@ -26,7 +26,6 @@ from connections.models import (
     InboxState,
     RegistrationState,
 )
-from sandbox.seed import seed_demo
 from tenants.models import Role
 from tests.factories import HubSpotAppFactory, MembershipFactory, TenantFactory, UserFactory
 
@@ -38,14 +37,6 @@ def snap(page, name: str) -> None:
     folder = Path(os.environ.get("ADMIN_SCREENSHOTS", "/tmp"))
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"admin-{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def hubspot(live_server, settings):
-    settings.PUBLIC_BASE_URL = live_server.url
-    settings.HUBSPOT_API_BASE = f"{live_server.url}/sandbox/api"
-    settings.HUBSPOT_APP_BASE = f"{live_server.url}/sandbox/app"
-    return seed_demo(live_server.url)
 
 
 @pytest.fixture

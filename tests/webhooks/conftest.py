@@ -23,7 +23,6 @@ from conversations.models import Escalation, EscalationStatus
 from sandbox import domain
 from sandbox.console import actions
 from sandbox.models import SandboxActor, SandboxChannel, SandboxChannelAccount, SandboxThread
-from sandbox.seed import seed_demo
 from tests.connections.helpers import connect
 from tests.factories import HubSpotAppFactory
 
@@ -70,14 +69,6 @@ def platform_connection(platform_app, tenant_a):
 
 
 # Sandbox over live_server -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def hubspot(live_server, settings):
-    settings.PUBLIC_BASE_URL = live_server.url
-    settings.HUBSPOT_API_BASE = f"{live_server.url}/sandbox/api"
-    settings.HUBSPOT_APP_BASE = f"{live_server.url}/sandbox/app"
-    return seed_demo(live_server.url)
 
 
 @pytest.fixture
