@@ -66,11 +66,6 @@ def redirect_uri() -> str:
     return settings.PUBLIC_BASE_URL + reverse("connections:oauth-callback")
 
 
-def apps_usable_by(user, tenant: Tenant):
-    """A tenant connects through its own apps or the platform's shared ones."""
-    return HubSpotApp.objects.filter(tenant__isnull=True) | HubSpotApp.objects.filter(tenant=tenant)
-
-
 def _may_connect(user, tenant_id: int) -> bool:
     return user.is_superuser or tenant_id in tenant_ids_for(user, (Role.ADMIN,))
 
