@@ -8,6 +8,8 @@ PORT ?= 8000
 # OAuth redirect URIs, webhook URLs and the sandbox's API base derive from it: keep it on the served port.
 PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 export PUBLIC_BASE_URL
+# pytest-xdist processes: most tests wait on live servers, workers and browsers, not the CPU.
+TEST_WORKERS ?= 4
 
 .PHONY: run test lint format bench migrate clean
 
@@ -40,7 +42,7 @@ run: migrate
 
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

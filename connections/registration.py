@@ -389,6 +389,9 @@ def ensure_channel(app, dev: HubSpotDeveloperClient) -> ChannelFound:
         channel.webhook_url = url
         channel.duplicate_channel_ids = [cid for cid in ours if cid != channel.channel_id]
         channel.save()
+    if created:
+        # The listing usually catches up at once; one more read spares a needless wait of seconds.
+        listed_ids |= {str(c["id"]) for c in dev.iter_channels()}
     return ChannelFound(
         channel_id=channel.channel_id,
         created=created,

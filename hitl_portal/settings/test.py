@@ -33,6 +33,19 @@ TEST_DATABASE_URL = env.str("TEST_DATABASE_URL", default="postgres://postgres@12
 TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 
 
+def _per_xdist_worker(url: str) -> str:
+    """pytest-xdist worker N gets Redis db (base - N): each worker flushes and brokers on its own db,
+    as pytest-django gives each its own database. Worker subprocesses inherit the result."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    base, _, db = url.rpartition("/")
+    return f"{base}/{(int(db or 0) - int(worker[2:])) % 16}"
+
+
+TEST_REDIS_URL = _per_xdist_worker(TEST_REDIS_URL)
+
+
 def _postgres_reachable(url: str) -> bool:
     try:
         import psycopg
