@@ -53,6 +53,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, answered before the HTTPS redirect and host validation (load balancers
+    # probe by IP over plain HTTP): core/health.py.
+    "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -264,6 +267,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
 }
+
+# HEALTH (core/health.py)
+# ------------------------------------------------------------------------------
+# /readyz gives the database and the broker this long each: a probe must not hang on a dead one.
+HITL_READYZ_TIMEOUT = env.float("HITL_READYZ_TIMEOUT", default=2.0)
 
 # HUBSPOT WEBHOOKS (conversations/webhooks)
 # ------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == "memory://"
 IS_CI = env.bool("CI", default=False)
 TEST_DATABASE_URL = env.str("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/hitl")
 TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+# RabbitMQ as the broker (tests marked `rabbitmq`): a vhost of its own, created by .ci/run.
+TEST_RABBITMQ_URL = env.str("TEST_RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/hitl_test")
 
 
 def _postgres_reachable(url: str) -> bool:
