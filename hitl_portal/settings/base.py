@@ -216,6 +216,11 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # BOT API
 # ------------------------------------------------------------------------------
+# Per bot API key, counted in CACHES["default"] (Redis in production, shared by all web workers):
+# every request, and starting escalations (each looks up a contact and opens a thread at HubSpot).
+# "<n>/<second|minute|hour|day>", or "off". Over it: 429 rate_limited with Retry-After.
+HITL_BOT_API_RATE_LIMIT = env.str("HITL_BOT_API_RATE_LIMIT", default="600/min")
+HITL_BOT_API_START_RATE_LIMIT = env.str("HITL_BOT_API_START_RATE_LIMIT", default="60/min")
 # Callback and attachment URLs resolving to private/loopback/link-local addresses (and plain http)
 # are refused unless this is on. Off here and in production; on in the local and test profiles.
 HITL_ALLOW_PRIVATE_CALLBACKS = env.bool("HITL_ALLOW_PRIVATE_CALLBACKS", default=False)

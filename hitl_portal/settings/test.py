@@ -68,3 +68,7 @@ HUBSPOT_API_BASE = env.str("TEST_HUBSPOT_API_BASE", default="http://testserver/s
 HUBSPOT_APP_BASE = env.str("TEST_HUBSPOT_APP_BASE", default="http://testserver/sandbox/app")
 HUBSPOT_MAX_RETRIES = 3
 HITL_ALLOW_PRIVATE_CALLBACKS = env.bool("HITL_ALLOW_PRIVATE_CALLBACKS", default=True)
+# Off in the suite: the local-memory cache outlives a test and SQLite reuses key ids, so counts
+# would leak from test to test. tests/api/test_rate_limits.py switches them on where it tests them.
+HITL_BOT_API_RATE_LIMIT = env.str("TEST_BOT_API_RATE_LIMIT", default="off")
+HITL_BOT_API_START_RATE_LIMIT = env.str("TEST_BOT_API_START_RATE_LIMIT", default="off")
