@@ -61,7 +61,9 @@ class WorkerProcess:
         return self.output(), None
 
 
-def _worker_env(broker: str) -> dict:
+def process_env(broker: str | None = None) -> dict:
+    """Environment of a subprocess running the `test` settings on this test's database and URLs:
+    a worker (with its broker), or a web server (no broker: it runs tasks eagerly)."""
     db = connection.settings_dict
     database = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
@@ -69,13 +71,15 @@ def _worker_env(broker: str) -> dict:
         "DJANGO_SETTINGS_MODULE": "hitl_portal.settings.test",
         "TEST_DB": "postgres",
         "TEST_DATABASE_URL": database,
-        "TEST_CELERY_BROKER_URL": broker,
         "TEST_PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
         "TEST_HUBSPOT_API_BASE": settings.HUBSPOT_API_BASE,
         "TEST_HUBSPOT_APP_BASE": settings.HUBSPOT_APP_BASE,
     }
     # Celery reads CELERY_BROKER_URL from the environment ahead of its settings: never inherit one.
     env.pop("CELERY_BROKER_URL", None)
+    env.pop("TEST_CELERY_BROKER_URL", None)
+    if broker:
+        env["TEST_CELERY_BROKER_URL"] = broker
     schedule = getattr(settings, "HITL_CALLBACK_RETRY_SCHEDULE", None)
     if schedule:
         env["HITL_CALLBACK_RETRY_SCHEDULE"] = ",".join(str(s) for s in schedule)
@@ -123,7 +127,7 @@ def running_worker(name: str, log_dir: Path, broker: str | None = None):
     # Output goes to a file: a pipe nobody reads would fill up and block a chatty worker.
     with open(log_path, "w") as log:
         popen = subprocess.Popen(
-            command, cwd=ROOT, env=_worker_env(broker), stdout=log, stderr=subprocess.STDOUT
+            command, cwd=ROOT, env=process_env(broker), stdout=log, stderr=subprocess.STDOUT
         )
     try:
         with using_broker(broker):

@@ -281,8 +281,9 @@ HITL_READYZ_TIMEOUT = env.float("HITL_READYZ_TIMEOUT", default=2.0)
 # HUBSPOT WEBHOOKS (conversations/webhooks)
 # ------------------------------------------------------------------------------
 # Largest request body accepted (413 above it, before the signature is even computed): 100 app
-# events or one channel message are a few KB; this leaves room and stays under Django's
-# DATA_UPLOAD_MAX_MEMORY_SIZE, which would otherwise answer 400.
+# events or one channel message are a few KB; this leaves room. Never more than this (+1 byte) is
+# read, with or without Content-Length (conversations/webhooks/authentication.py, read_body), so
+# Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not apply. A proxy in front must allow at least this.
 HITL_WEBHOOK_MAX_BODY_BYTES = env.int("HITL_WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 # HubSpot batches at most 100 events per app-webhook request (contract §9.3).
 HITL_WEBHOOK_MAX_EVENTS = env.int("HITL_WEBHOOK_MAX_EVENTS", default=100)
