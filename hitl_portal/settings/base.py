@@ -107,7 +107,8 @@ LOGIN_URL = "admin:login"
 # STATIC
 # ------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `collectstatic` writes here; whitenoise serves it in production (settings/production.py).
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 
 # SECRETS AT REST
 # ------------------------------------------------------------------------------
