@@ -148,8 +148,9 @@ def celery_worker(transactional_db, tmp_path):
 
 @pytest.fixture
 def start_celery_worker(transactional_db, tmp_path):
+    """`start_celery_worker(name, broker=None)`: Redis (TEST_REDIS_URL) unless a broker URL is given."""
     with ExitStack() as stack:
-        yield lambda name="worker": stack.enter_context(running_worker(name, tmp_path))
+        yield lambda name="worker", broker=None: stack.enter_context(running_worker(name, tmp_path, broker))
 
 
 @pytest.fixture

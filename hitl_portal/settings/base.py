@@ -137,8 +137,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
-# Redis redelivers unacked messages after the visibility timeout; retry countdowns stay below it.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Either broker works (docs: getting-started/backends-and-brokers):
+# - Redis redelivers unacked messages after the visibility timeout;
+# - RabbitMQ redelivers them when the worker's connection drops, and closes the channel of a worker
+#   holding one longer than its consumer_timeout (30 min by default), countdowns included.
+# So task time limits (above) and retry countdowns (at most 25 min) stay below both.
+# confirm_publish (RabbitMQ only; Redis ignores it): a publish returns once the broker has the
+# message, so an accepted webhook's processing task cannot vanish in a broker crash.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "confirm_publish": True}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
