@@ -65,9 +65,7 @@ def main(argv=None) -> int:
     with os.fdopen(fd, "w") as f:
         f.write(text)
     print(f"Wrote {path} (mode 0600) for https://{args.host}: fresh SECRET_KEY and FIELD_ENCRYPTION_KEYS")
-    print(
-        "(not shown); database, broker and cache URLs as given (default 127.0.0.1). Then: make prod"
-    )
+    print("(not shown); database, broker and cache URLs as given (default 127.0.0.1). Then: make prod")
     return 0
 
 
