@@ -11,7 +11,13 @@ export PUBLIC_BASE_URL
 # pytest-xdist processes: most tests wait on live servers, workers and browsers, not the CPU.
 TEST_WORKERS ?= 4
 
-.PHONY: run test lint format bench migrate clean
+# The production profile's env file, read by `make prod` (honcho); written by `make prod-env`.
+ENV_FILE ?= .env
+PROD_HOST ?=
+# The production commands run with the venv's gunicorn, celery and honcho first on PATH.
+PROD := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -e $(ENV_FILE)
+
+.PHONY: run test lint format bench migrate clean prod prod-env
 
 $(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
@@ -39,6 +45,18 @@ run: migrate
 	  $(PY) manage.py deliver_callbacks --loop --interval 5 & \
 	  $(PY) manage.py sandbox_deliver_webhooks --loop --interval 5 & \
 	  $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Web (gunicorn), Celery worker and beat on this machine, in the foreground, from the Procfile.
+# Checks the settings, database and broker first, then migrates and collects static files.
+prod: $(VENV)/.runtime
+	@$(PROD) run python -m hitl_portal.preflight
+	@$(PROD) run python manage.py migrate --noinput
+	@$(PROD) run python manage.py collectstatic --noinput -v 0
+	$(PROD) start --port $(PORT)
+
+# A production env file for a single-machine install (fresh secrets, never overwrites).
+prod-env: $(VENV)/.runtime
+	@$(PY) -m hitl_portal.production_env --path $(ENV_FILE) $(if $(PROD_HOST),--host $(PROD_HOST))
 
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

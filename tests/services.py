@@ -1,6 +1,6 @@
 """Reachability of the real services some tests need, and the skip-or-fail rule for them.
 
-Locally a missing PostgreSQL/Redis/Chromium skips the tests that need it, with the reason. Under
+Locally a missing PostgreSQL/Redis/RabbitMQ/Chromium skips the tests that need it, with the reason. Under
 CI=true it fails them: CI must prove the real stack, not quietly skip it.
 """
 
@@ -32,12 +32,33 @@ def redis_reachable() -> bool:
         return False
 
 
+@cache
+def rabbitmq_problem() -> str | None:
+    """None when TEST_RABBITMQ_URL accepts an AMQP login (its vhost must exist), else why not."""
+    from kombu import Connection
+
+    try:
+        with Connection(settings.TEST_RABBITMQ_URL, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=0, timeout=3)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def missing(marker: str) -> str | None:
     """Why a test with this marker cannot run here, or None if it can."""
     if marker == "postgres" and connection.vendor != "postgresql":
         return f"needs PostgreSQL at TEST_DATABASE_URL ({settings.TEST_DATABASE_URL}); running on SQLite"
     if marker == "redis" and not redis_reachable():
         return f"needs Redis at TEST_REDIS_URL ({settings.TEST_REDIS_URL})"
+    if marker == "rabbitmq" and rabbitmq_problem():
+        url = settings.TEST_RABBITMQ_URL
+        vhost = url.rsplit("/", 1)[-1] or "/"
+        return (
+            f"needs RabbitMQ at TEST_RABBITMQ_URL ({url.split('@')[-1]}): {rabbitmq_problem()}; start it "
+            f"(rabbitmq-server -detached) and create the vhost (rabbitmqctl add_vhost {vhost} && "
+            f'rabbitmqctl set_permissions -p {vhost} guest ".*" ".*" ".*")'
+        )
     if marker == "browser":
         if not shutil.which(CHROMIUM):
             return f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"
@@ -49,7 +70,7 @@ def missing(marker: str) -> str | None:
 
 
 def require(item) -> None:
-    for marker in ("postgres", "redis", "browser"):
+    for marker in ("postgres", "redis", "rabbitmq", "browser"):
         if item.get_closest_marker(marker) is None:
             continue
         reason = missing(marker)

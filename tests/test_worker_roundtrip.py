@@ -1,4 +1,5 @@
-"""A real Celery worker process, real Redis broker, real PostgreSQL: request → queue → worker → row."""
+"""A real Celery worker process, a real broker (Redis, and RabbitMQ), real PostgreSQL:
+request → queue → worker → row."""
 
 import time
 
@@ -7,10 +8,21 @@ from django.urls import reverse
 
 from core.models import WorkerPing
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres]
 
 
+@pytest.mark.redis
 def test_request_enqueues_and_worker_commits(client, superuser, celery_worker):
+    assert_round_trip(client, superuser, celery_worker, "roundtrip@")
+
+
+@pytest.mark.rabbitmq
+def test_round_trip_with_rabbitmq_as_the_broker(client, superuser, rabbitmq_worker):
+    assert_round_trip(client, superuser, rabbitmq_worker, "rabbit@")
+    assert "transport:   amqp://" in rabbitmq_worker.output()
+
+
+def assert_round_trip(client, superuser, celery_worker, worker_prefix: str):
     client.force_login(superuser)
     response = client.post(reverse("core:worker-ping"))
     assert response.status_code == 202
@@ -27,5 +39,5 @@ def test_request_enqueues_and_worker_commits(client, superuser, celery_worker):
         time.sleep(0.2)
 
     detail = client.get(reverse("core:worker-ping-detail", args=[ping_id])).json()
-    assert detail["worker"].startswith("roundtrip@")
+    assert detail["worker"].startswith(worker_prefix)
     assert detail["completed_at"] is not None

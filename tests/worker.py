@@ -1,7 +1,8 @@
 """A real Celery worker subprocess for integration tests.
 
 It runs the `test` settings against the very database pytest-django created (so it sees committed
-rows of `transactional_db` tests) and a scratch Redis database as the broker, with this process's
+rows of `transactional_db` tests) and a scratch Redis database as the broker (or, given a `broker`
+URL, another one: `rabbitmq_worker` uses TEST_RABBITMQ_URL's vhost), with this process's
 public and HubSpot URLs (a live_server's, when a test set them), and it is not eager: like a
 deployed worker it sends tasks queued inside tasks, and retries, through the broker. While it runs,
 the test process publishes there instead of executing tasks eagerly.
@@ -60,7 +61,9 @@ class WorkerProcess:
         return self.output(), None
 
 
-def _worker_env() -> dict:
+def process_env(broker: str | None = None) -> dict:
+    """Environment of a subprocess running the `test` settings on this test's database and URLs:
+    a worker (with its broker), or a web server (no broker: it runs tasks eagerly)."""
     db = connection.settings_dict
     database = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
@@ -68,13 +71,15 @@ def _worker_env() -> dict:
         "DJANGO_SETTINGS_MODULE": "hitl_portal.settings.test",
         "TEST_DB": "postgres",
         "TEST_DATABASE_URL": database,
-        "TEST_CELERY_BROKER_URL": settings.TEST_REDIS_URL,
         "TEST_PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
         "TEST_HUBSPOT_API_BASE": settings.HUBSPOT_API_BASE,
         "TEST_HUBSPOT_APP_BASE": settings.HUBSPOT_APP_BASE,
     }
     # Celery reads CELERY_BROKER_URL from the environment ahead of its settings: never inherit one.
     env.pop("CELERY_BROKER_URL", None)
+    env.pop("TEST_CELERY_BROKER_URL", None)
+    if broker:
+        env["TEST_CELERY_BROKER_URL"] = broker
     schedule = getattr(settings, "HITL_CALLBACK_RETRY_SCHEDULE", None)
     if schedule:
         env["HITL_CALLBACK_RETRY_SCHEDULE"] = ",".join(str(s) for s in schedule)
@@ -82,9 +87,31 @@ def _worker_env() -> dict:
 
 
 @contextmanager
-def running_worker(name: str, log_dir: Path):
-    broker = settings.TEST_REDIS_URL
-    redis.Redis.from_url(broker).flushdb()
+def using_broker(broker: str):
+    """This process publishes to `broker` (not eagerly) while the block runs."""
+    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    celery_app.conf.broker_url, celery_app.conf.task_always_eager = broker, False
+    _drop_connection_pools()
+    try:
+        yield
+    finally:
+        celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
+        _drop_connection_pools()
+
+
+def _empty(broker: str) -> None:
+    """Drop what an earlier run left queued on this scratch broker."""
+    if broker.startswith("redis"):
+        redis.Redis.from_url(broker).flushdb()
+        return
+    with celery_app.connection_for_write(broker) as conn:
+        celery_app.control.purge(connection=conn)
+
+
+@contextmanager
+def running_worker(name: str, log_dir: Path, broker: str | None = None):
+    broker = broker or settings.TEST_REDIS_URL
+    _empty(broker)
     command = [
         sys.executable,
         "-m",
@@ -99,15 +126,13 @@ def running_worker(name: str, log_dir: Path):
     log_path = log_dir / f"{name}-worker.log"
     # Output goes to a file: a pipe nobody reads would fill up and block a chatty worker.
     with open(log_path, "w") as log:
-        popen = subprocess.Popen(command, cwd=ROOT, env=_worker_env(), stdout=log, stderr=subprocess.STDOUT)
-    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
-    celery_app.conf.broker_url, celery_app.conf.task_always_eager = broker, False
-    _drop_connection_pools()
+        popen = subprocess.Popen(
+            command, cwd=ROOT, env=process_env(broker), stdout=log, stderr=subprocess.STDOUT
+        )
     try:
-        yield WorkerProcess(popen, log_path)
+        with using_broker(broker):
+            yield WorkerProcess(popen, log_path)
     finally:
-        celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
-        _drop_connection_pools()
         popen.terminate()
         try:
             popen.wait(timeout=15)
@@ -123,5 +148,13 @@ def celery_worker(transactional_db, tmp_path):
 
 @pytest.fixture
 def start_celery_worker(transactional_db, tmp_path):
+    """`start_celery_worker(name, broker=None)`: Redis (TEST_REDIS_URL) unless a broker URL is given."""
     with ExitStack() as stack:
-        yield lambda name="worker": stack.enter_context(running_worker(name, tmp_path))
+        yield lambda name="worker", broker=None: stack.enter_context(running_worker(name, tmp_path, broker))
+
+
+@pytest.fixture
+def rabbitmq_worker(transactional_db, tmp_path):
+    """A worker consuming from RabbitMQ (TEST_RABBITMQ_URL), this process publishing there."""
+    with running_worker("rabbit", tmp_path, broker=settings.TEST_RABBITMQ_URL) as worker:
+        yield worker

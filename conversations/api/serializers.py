@@ -257,3 +257,11 @@ class EventPageSerializer(serializers.Serializer):
 class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField()
     message = serializers.CharField()
+
+
+class RateLimitedSerializer(ErrorSerializer):
+    """429 `rate_limited`: which limit, and when to try again (also the Retry-After header)."""
+
+    retry_after = serializers.IntegerField(help_text="Seconds until the key may send again.")
+    limit = serializers.IntegerField(help_text="Requests allowed per window.")
+    scope = serializers.ChoiceField(choices=["bot_api", "bot_api_start"])

@@ -22,6 +22,7 @@ from conversations.api import attachments as attachment_files
 from conversations.api import serializers as s
 from conversations.api.authentication import BotKeyAuthentication
 from conversations.api.errors import ApiError
+from conversations.api.throttling import BotApiRateLimits
 from conversations.models import Escalation, EscalationEvent, EscalationStatus
 
 # Largest request bodies: a start (transcript up to 200 entries of 5000 chars) and a message (base64 files).
@@ -33,7 +34,34 @@ ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="Invalid input; `message` names the field."),
     401: OpenApiResponse(s.ErrorSerializer, description="Missing, unknown or revoked key."),
     404: OpenApiResponse(s.ErrorSerializer, description="Not an escalation of this connection."),
+    429: OpenApiResponse(
+        s.RateLimitedSerializer,
+        description="rate_limited: this key sent too many requests (or starts); wait Retry-After seconds.",
+    ),
 }
+# Response headers of every bot API answer (conversations/api/throttling.py).
+RATE_LIMIT_HEADERS = [
+    OpenApiParameter(
+        "Retry-After", int, OpenApiParameter.HEADER, response=[429], description="Seconds to wait."
+    ),
+    OpenApiParameter(
+        "X-RateLimit-Limit", int, OpenApiParameter.HEADER, response=True, description="Requests per window."
+    ),
+    OpenApiParameter(
+        "X-RateLimit-Remaining",
+        int,
+        OpenApiParameter.HEADER,
+        response=True,
+        description="Requests left in this window.",
+    ),
+    OpenApiParameter(
+        "X-RateLimit-Reset",
+        int,
+        OpenApiParameter.HEADER,
+        response=True,
+        description="Seconds until the window resets.",
+    ),
+]
 
 
 def _max_message_body() -> int:
@@ -77,12 +105,19 @@ class NewestFirst(CursorPagination):
         parameters=[
             OpenApiParameter("status", str, enum=[c for c, _ in EscalationStatus.choices]),
             OpenApiParameter("conversation_id", str),
+            *RATE_LIMIT_HEADERS,
         ],
         responses={200: s.EscalationSerializer(many=True), **ERRORS},
     ),
-    retrieve=extend_schema(summary="Get an escalation", responses={200: s.EscalationSerializer, **ERRORS}),
+    retrieve=extend_schema(
+        summary="Get an escalation",
+        parameters=RATE_LIMIT_HEADERS,
+        responses={200: s.EscalationSerializer, **ERRORS},
+    ),
 )
-class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class EscalationViewSet(
+    BotApiRateLimits, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     authentication_classes = [BotKeyAuthentication]
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
@@ -122,7 +157,8 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                 str,
                 OpenApiParameter.HEADER,
                 description="A repeat returns the first result.",
-            )
+            ),
+            *RATE_LIMIT_HEADERS,
         ],
         responses={
             201: s.EscalationSerializer,
@@ -158,7 +194,8 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                 str,
                 OpenApiParameter.HEADER,
                 description="Used when client_message_id is absent.",
-            )
+            ),
+            *RATE_LIMIT_HEADERS,
         ],
         responses={
             202: s.MessageSerializer,
@@ -199,6 +236,7 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(
         summary="Close the escalation and its HubSpot thread",
         request=None,
+        parameters=RATE_LIMIT_HEADERS,
         responses={200: s.EscalationSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"], url_path="close", url_name="close")
@@ -213,6 +251,7 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         parameters=[
             OpenApiParameter("after", OpenApiTypes.INT, description="Only events with a larger sequence."),
             OpenApiParameter("limit", OpenApiTypes.INT, description=f"1…{EVENTS_MAX_LIMIT}"),
+            *RATE_LIMIT_HEADERS,
         ],
         responses={200: s.EventPageSerializer, **ERRORS},
     )

@@ -12,9 +12,11 @@ from conversations import delivery, timeouts
 
 logger = logging.getLogger(__name__)
 
-# Countdowns stay well under the Redis visibility timeout (1 h): a longer-waiting message would be
-# redelivered while still waiting. Longer waits are left to the every-minute sweep.
-MAX_COUNTDOWN_SECONDS = 50 * 60
+# Countdowns stay under the Redis visibility timeout (1 h: a longer-waiting message is redelivered
+# while still waiting) and RabbitMQ's consumer_timeout (30 min by default: the broker closes the
+# channel of a worker holding an unacknowledged message longer, and a countdown is held unacked).
+# Longer waits are left to the every-minute sweep.
+MAX_COUNTDOWN_SECONDS = 25 * 60
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)

@@ -5,8 +5,9 @@ touches `request.data`: the raw body must be read first (encode/django-rest-fram
 zulip/zulip#13847), and the signature is checked over exactly those bytes.
 
 Order of refusals, cheapest first, nothing written to the database for any of them:
-missing signature headers → 401; unknown URL token → 404; body over the limit → 413 (checked
-before hashing it); bad, stale or future signature → 401 with the verifier's reason. The prior
+declared Content-Length over the limit → 413; missing signature headers → 401; unknown URL token
+→ 404; body read over the limit → 413 (never more than limit + 1 bytes are read, also for a chunked
+body without Content-Length); bad, stale or future signature → 401 with the verifier's reason. The prior
 integration answered 2xx to rejected requests, so HubSpot never learnt (PRIOR_ART Part A §4).
 """
 
@@ -33,6 +34,12 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "payload_too_large"
+
+
+class LengthRequired(exceptions.APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = "Send the body with a Content-Length header."
+    default_code = "length_required"
 
 
 class SignatureInvalid(exceptions.AuthenticationFailed):
@@ -62,19 +69,17 @@ class HubSpotSignatureAuthentication(BaseAuthentication):
             # URL checks carry no signature; they learn only whether the URL exists.
             _app_for(token)
             return None
+        limit = settings.HITL_WEBHOOK_MAX_BODY_BYTES
+        declared = _declared_length(django_request)
+        if declared is not None and declared > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
         signature = request.headers.get(SIGNATURE_HEADER)
         timestamp = request.headers.get(TIMESTAMP_HEADER)
         if not signature or not timestamp:
             logger.warning("webhook without signature headers from %s refused", _remote_ip(request))
             raise SignatureInvalid("missing", f"{SIGNATURE_HEADER} and {TIMESTAMP_HEADER} are required.")
         app = _app_for(token)
-        limit = settings.HITL_WEBHOOK_MAX_BODY_BYTES
-        declared = django_request.META.get("CONTENT_LENGTH") or "0"
-        if declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-        body = django_request.body
-        if len(body) > limit:
-            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+        body = read_body(django_request, limit, declared)
         # The URL HubSpot called is ours to know, not the Host header's to tell (STYLE §7).
         uri = settings.PUBLIC_BASE_URL.rstrip("/") + django_request.get_full_path()
         try:
@@ -96,6 +101,44 @@ class HubSpotSignatureAuthentication(BaseAuthentication):
     def authenticate_header(self, request) -> str:
         # Makes DRF answer 401 (not 403) to a refused signature.
         return 'HubSpot-Signature-v3 realm="webhooks"'
+
+
+def _declared_length(django_request) -> int | None:
+    raw = django_request.META.get("CONTENT_LENGTH") or ""
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise exceptions.ParseError("Content-Length is not a number of bytes.")
+    return int(raw)
+
+
+def read_body(django_request, limit: int, declared: int | None) -> bytes:
+    """The raw body, reading at most `limit` + 1 bytes whatever the client declared or sends.
+
+    Not `request.body`: that reads everything first, and answers 400 (RequestDataTooBig) above
+    DATA_UPLOAD_MAX_MEMORY_SIZE. With a Content-Length, Django's stream stops at it (a client
+    sending more than it declared gets its extra bytes ignored, and the signature, computed over
+    what it meant to send, fails). Without one, a chunked body is read from the server's decoded
+    `wsgi.input` (gunicorn decodes chunked requests; Django's runserver cannot, hence 411 there).
+    """
+    chunked = "chunked" in django_request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    try:
+        if declared is not None:
+            body = django_request.read(limit + 1)
+        elif chunked:
+            body = django_request.META["wsgi.input"].read(limit + 1)
+        else:
+            body = b""
+    except OSError:  # the client went away mid-body (UnreadablePostError, gunicorn's NoMoreData)
+        raise exceptions.ParseError("The body ended before it was complete.") from None
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    if declared is not None and len(body) < declared:
+        raise exceptions.ParseError(f"The body ended after {len(body)} of its {declared} bytes.")
+    if chunked and declared is None and not body:
+        raise LengthRequired("This server cannot read a chunked body: send it with a Content-Length header.")
+    django_request._body = body  # what `request.body` answers from now on
+    return body
 
 
 def _app_for(token) -> HubSpotApp:

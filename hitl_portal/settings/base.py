@@ -53,6 +53,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, answered before the HTTPS redirect and host validation (load balancers
+    # probe by IP over plain HTTP): core/health.py.
+    "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -104,7 +107,8 @@ LOGIN_URL = "admin:login"
 # STATIC
 # ------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `collectstatic` writes here; whitenoise serves it in production (settings/production.py).
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 
 # SECRETS AT REST
 # ------------------------------------------------------------------------------
@@ -133,8 +137,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
-# Redis redelivers unacked messages after the visibility timeout; retry countdowns stay below it.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Either broker works (docs: getting-started/backends-and-brokers):
+# - Redis redelivers unacked messages after the visibility timeout;
+# - RabbitMQ redelivers them when the worker's connection drops, and closes the channel of a worker
+#   holding one longer than its consumer_timeout (30 min by default), countdowns included.
+# So task time limits (above) and retry countdowns (at most 25 min) stay below both.
+# confirm_publish (RabbitMQ only; Redis ignores it): a publish returns once the broker has the
+# message, so an accepted webhook's processing task cannot vanish in a broker crash.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "confirm_publish": True}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -213,6 +223,11 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # BOT API
 # ------------------------------------------------------------------------------
+# Per bot API key, counted in CACHES["default"] (Redis in production, shared by all web workers):
+# every request, and starting escalations (each looks up a contact and opens a thread at HubSpot).
+# "<n>/<second|minute|hour|day>", or "off". Over it: 429 rate_limited with Retry-After.
+HITL_BOT_API_RATE_LIMIT = env.str("HITL_BOT_API_RATE_LIMIT", default="600/min")
+HITL_BOT_API_START_RATE_LIMIT = env.str("HITL_BOT_API_START_RATE_LIMIT", default="60/min")
 # Callback and attachment URLs resolving to private/loopback/link-local addresses (and plain http)
 # are refused unless this is on. Off here and in production; on in the local and test profiles.
 HITL_ALLOW_PRIVATE_CALLBACKS = env.bool("HITL_ALLOW_PRIVATE_CALLBACKS", default=False)
@@ -265,11 +280,17 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# HEALTH (core/health.py)
+# ------------------------------------------------------------------------------
+# /readyz gives the database and the broker this long each: a probe must not hang on a dead one.
+HITL_READYZ_TIMEOUT = env.float("HITL_READYZ_TIMEOUT", default=2.0)
+
 # HUBSPOT WEBHOOKS (conversations/webhooks)
 # ------------------------------------------------------------------------------
 # Largest request body accepted (413 above it, before the signature is even computed): 100 app
-# events or one channel message are a few KB; this leaves room and stays under Django's
-# DATA_UPLOAD_MAX_MEMORY_SIZE, which would otherwise answer 400.
+# events or one channel message are a few KB; this leaves room. Never more than this (+1 byte) is
+# read, with or without Content-Length (conversations/webhooks/authentication.py, read_body), so
+# Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not apply. A proxy in front must allow at least this.
 HITL_WEBHOOK_MAX_BODY_BYTES = env.int("HITL_WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 # HubSpot batches at most 100 events per app-webhook request (contract §9.3).
 HITL_WEBHOOK_MAX_EVENTS = env.int("HITL_WEBHOOK_MAX_EVENTS", default=100)

@@ -31,6 +31,8 @@ CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == "memory://"
 IS_CI = env.bool("CI", default=False)
 TEST_DATABASE_URL = env.str("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/hitl")
 TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+# RabbitMQ as the broker (tests marked `rabbitmq`): a vhost of its own, created by .ci/run.
+TEST_RABBITMQ_URL = env.str("TEST_RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/hitl_test")
 
 
 def _per_xdist_worker(url: str) -> str:
@@ -79,3 +81,7 @@ HUBSPOT_API_BASE = env.str("TEST_HUBSPOT_API_BASE", default="http://testserver/s
 HUBSPOT_APP_BASE = env.str("TEST_HUBSPOT_APP_BASE", default="http://testserver/sandbox/app")
 HUBSPOT_MAX_RETRIES = 3
 HITL_ALLOW_PRIVATE_CALLBACKS = env.bool("HITL_ALLOW_PRIVATE_CALLBACKS", default=True)
+# Off in the suite: the local-memory cache outlives a test and SQLite reuses key ids, so counts
+# would leak from test to test. tests/api/test_rate_limits.py switches them on where it tests them.
+HITL_BOT_API_RATE_LIMIT = env.str("TEST_BOT_API_RATE_LIMIT", default="off")
+HITL_BOT_API_START_RATE_LIMIT = env.str("TEST_BOT_API_START_RATE_LIMIT", default="off")

@@ -1,4 +1,4 @@
-"""The whole relay through Redis and a real Celery worker process, on PostgreSQL.
+"""The whole relay through the broker (Redis, and RabbitMQ) and a real Celery worker process, on PostgreSQL.
 
 The sandbox's deliveries are Celery tasks too, so here the worker sends the signed webhooks to
 live_server, our view (in the test process) publishes processing on commit, and the worker
@@ -15,15 +15,25 @@ from conversations.models import HubSpotEvent
 from sandbox.console import actions
 from tests.webhooks.helpers import bot_events
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("rabbitmq", marks=pytest.mark.rabbitmq),
+    ]
+)
+def broker(request, settings):
+    return {"redis": settings.TEST_REDIS_URL, "rabbitmq": settings.TEST_RABBITMQ_URL}[request.param]
+
+
 @pytest.fixture
-def worker(world, start_celery_worker):
+def worker(world, start_celery_worker, broker):
     assert ensure_app_webhooks(world.app)["ok"]
-    return start_celery_worker("webhooks")
+    return start_celery_worker("webhooks", broker=broker)
 
 
 def test_webhooks_are_delivered_and_processed_by_a_real_worker(world, worker):

@@ -1,0 +1,46 @@
+"""gunicorn settings of the web process (https://docs.gunicorn.org/en/stable/settings.html).
+
+Read by `gunicorn hitl_portal.wsgi` from the project directory (gunicorn loads ./gunicorn.conf.py),
+so the Procfile, a container and a systemd unit all get the same. Every value can be changed from
+the environment without editing this file.
+"""
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+wsgi_app = "hitl_portal.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{_int('PORT', 8000)}"
+
+# Processes x threads. gthread: a bot API call waiting on HubSpot (contact lookup, file upload)
+# holds one thread, not a whole process. WEB_CONCURRENCY is the name Heroku-style hosts set.
+workers = _int("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8))
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 4)
+
+# HubSpot waits 5 s for a webhook answer; the slowest bot API call (a start: contact search and
+# thread creation, each up to HUBSPOT_READ_TIMEOUT with retries) stays under a minute. A worker
+# stuck longer is killed and replaced.
+timeout = _int("GUNICORN_TIMEOUT", 60)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)  # above a proxy's idle keep-alive to us would be better
+# Recycle workers now and then, so a slow leak in a library never grows without bound.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Heartbeat files in memory, not on a possibly slow or full disk (gunicorn's docs, "Blocking OS calls").
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+
+# The proxy terminating TLS: only these addresses may set X-Forwarded-Proto/For.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Logs to stdout/stderr for the process manager. The access log leaves out query strings (OAuth
+# codes and states pass through them) and the referrer (which can carry them too).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'

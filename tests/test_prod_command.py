@@ -1,0 +1,84 @@
+"""`make prod`'s refusals, `make prod-env`'s file, and the Procfile honcho runs."""
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+from honcho.environ import parse_procfile
+
+from tests.test_settings_profiles import boot
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))}
+    return subprocess.run(
+        ["make", "-s", "-o", ".venv/.runtime", *args],
+        cwd=ROOT,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def read_env(path: Path) -> dict:
+    lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_make_prod_without_an_env_file_says_how_to_write_one(tmp_path):
+    result = make("prod", f"ENV_FILE={tmp_path / 'missing.env'}")
+    assert result.returncode != 0
+    assert "make prod runs the production profile: set DJANGO_ENV=production" in result.stderr
+    assert "`make prod-env`" in result.stderr and ".env.example" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_make_prod_lists_missing_settings_without_a_traceback(tmp_path):
+    env_file = tmp_path / "prod.env"
+    env_file.write_text("DJANGO_ENV=production\nSECRET_KEY=short-and-secret\n")
+    result = make("prod", f"ENV_FILE={env_file}")
+    assert result.returncode != 0
+    assert "Cannot start the production profile." in result.stderr
+    assert "SECRET_KEY must be set" in result.stderr
+    assert "FIELD_ENCRYPTION_KEYS must be set" in result.stderr
+    assert "short-and-secret" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_prod_env_writes_private_fresh_secrets_that_boot_production(tmp_path):
+    first, second = tmp_path / "a.env", tmp_path / "b.env"
+    result = make("prod-env", f"ENV_FILE={first}", "PROD_HOST=hitl.example.org")
+    assert result.returncode == 0, result.stderr
+    make("prod-env", f"ENV_FILE={second}", "PROD_HOST=hitl.example.org")
+
+    values = read_env(first)
+    assert stat.S_IMODE(first.stat().st_mode) == 0o600
+    assert values["PUBLIC_BASE_URL"] == "https://hitl.example.org"
+    assert values["ALLOWED_HOSTS"] == "hitl.example.org"
+    assert values["SECRET_KEY"] != read_env(second)["SECRET_KEY"]
+    assert values["FIELD_ENCRYPTION_KEYS"] != read_env(second)["FIELD_ENCRYPTION_KEYS"]
+    for secret in (values["SECRET_KEY"], values["FIELD_ENCRYPTION_KEYS"]):
+        assert secret not in result.stdout + result.stderr
+    booted = boot(values)
+    assert booted.returncode == 0, booted.stderr
+
+
+def test_prod_env_never_overwrites(tmp_path):
+    existing = tmp_path / ".env"
+    existing.write_text("FIELD_ENCRYPTION_KEYS=the-only-copy\n")
+    result = make("prod-env", f"ENV_FILE={existing}")
+    assert result.returncode != 0
+    assert "exists" in result.stderr
+    assert existing.read_text() == "FIELD_ENCRYPTION_KEYS=the-only-copy\n"
+
+
+def test_procfile_runs_web_worker_and_one_beat():
+    processes = parse_procfile((ROOT / "Procfile").read_text()).processes
+    assert set(processes) == {"web", "worker", "beat"}
+    assert processes["web"] == "gunicorn -c gunicorn.conf.py"
+    assert processes["worker"].startswith("celery -A hitl_portal worker ")
+    assert processes["beat"].startswith("celery -A hitl_portal beat ")
