@@ -46,6 +46,8 @@ def _per_xdist_worker(url: str) -> str:
 
 
 TEST_REDIS_URL = _per_xdist_worker(TEST_REDIS_URL)
+# RabbitMQ tests share one vhost: a queue per xdist worker keeps each worker's tasks its own.
+CELERY_TASK_DEFAULT_QUEUE = f"celery-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 def _postgres_reachable(url: str) -> bool:
