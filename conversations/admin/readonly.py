@@ -1,0 +1,46 @@
+"""The base of the log admins: records of what happened, which nobody edits.
+
+Like dj-stripe's ReadOnlyMixin: no add, change or delete for anyone, superusers included (a log
+that can be edited proves nothing). Viewing follows TenantScopedAdmin: superusers see all, a
+tenant's admins and support leads see their tenant's rows, another tenant's row is a 404.
+
+The only writes are admin actions, which hand the rows to the services that already own them
+(reprocess a webhook event, retry a callback). Actions declare `permissions=["operate"]`: only
+superusers and tenant admins get them, and an action applies only to rows of tenants where the
+user is an admin (someone who is admin of one tenant and support lead of another cannot act on
+the second through a crafted POST).
+"""
+
+from tenants.admin_mixins import TenantScopedAdmin
+from tenants.models import Role, tenant_ids_for
+
+
+class ReadOnlyLogAdmin(TenantScopedAdmin):
+    support_lead_access = "view"
+    list_per_page = 50
+    show_full_result_count = False  # a second COUNT(*) over a large log for a number nobody needs
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_operate_permission(self, request, obj=None) -> bool:
+        """May run this log's actions: superusers and admins of some tenant (not support leads)."""
+        return self._allowed(request, obj, (Role.ADMIN,))
+
+    def operable(self, request, queryset):
+        """The part of `queryset` the user may act on: rows of the tenants they administer."""
+        if request.user.is_superuser:
+            return queryset
+        return queryset.for_tenants(tenant_ids_for(request.user, (Role.ADMIN,)))
+
+    def get_list_display(self, request):
+        # Only superusers see several tenants' rows; for anyone else a tenant column is constant.
+        if request.user.is_superuser and hasattr(self, "tenant_name"):
+            return (*self.list_display, "tenant_name")
+        return self.list_display
