@@ -130,7 +130,7 @@ def grouped_bar_chart(
     title: str, desc: str, groups: list[tuple[str, list[Bar]]], *, series: tuple[str, ...]
 ) -> SafeString:
     """Horizontal bars grouped per row (e.g. median and p90 per inbox), with a legend if `series`."""
-    label_w, value_w, plot_w = 230, 90, 360
+    label_w, value_w, plot_w = 290, 90, 360
     bar_h, gap = 16, 14
     legend_h = 22 if series else 0
     per_group = max((len(bars) for _, bars in groups), default=1)
@@ -162,7 +162,7 @@ def grouped_bar_chart(
                 '<text x="{}" y="{}" text-anchor="end" font-size="12" fill="#24292f">{}</text>',
                 label_w - 8,
                 y0 + per_group * bar_h / 2 + 4,
-                _shorten(label, 34),
+                _shorten(label, 42),
             )
         )
         for b, bar in enumerate(bars):

@@ -19,6 +19,19 @@ class ReadOnlyLogAdmin(TenantScopedAdmin):
     support_lead_access = "view"
     list_per_page = 50
     show_full_result_count = False  # a second COUNT(*) over a large log for a number nobody needs
+    # (singular, plural) where the model's verbose names read badly ("hub spot event"). Meta's
+    # verbose_name is the proper place, but changing it needs a migration, which this admin avoids.
+    names: tuple[str, str] | None = None
+
+    def changelist_view(self, request, extra_context=None):
+        if self.names:
+            extra_context = {"title": self.names[1], **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if self.names:
+            extra_context = {"title": self.names[0], **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request):
         return False

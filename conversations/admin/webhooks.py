@@ -120,6 +120,7 @@ class EventTypeFilter(admin.SimpleListFilter):
 
 @admin.register(HubSpotEvent)
 class HubSpotEventAdmin(ReadOnlyLogAdmin):
+    names = ("HubSpot event", "HubSpot events")
     list_display = (
         "when",
         "event_type",

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from tests.callbacks.conftest import receiver  # noqa: F401 - a fixture, used by name
+from tests.console_logs import known_data
 from tests.console_logs.factories import ConnectionFactory
 
 
@@ -24,6 +25,12 @@ def conn_a(tenant_a):
 @pytest.fixture
 def conn_b(tenant_b):
     return ConnectionFactory(tenant=tenant_b, name="Globex portal", portal_id=20260302)
+
+
+@pytest.fixture
+def known(conn_a, conn_b):
+    """The dashboard's known data (known_data.py): tenant A's inboxes, and B's rows that must not count."""
+    return known_data.build(conn_a, conn_b)
 
 
 def changelist_url(model) -> str:

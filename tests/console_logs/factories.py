@@ -120,9 +120,7 @@ class HubSpotEventFactory(_SettableCreatedAt):
     portal_id = 20260301
     object_id = factory.Sequence(lambda n: str(80_000 + n))
     occurred_at = factory.LazyFunction(timezone.now)
-    payload = factory.LazyAttribute(
-        lambda e: {"eventId": int(e.dedupe_key.split(":")[-1]), "objectId": e.object_id}
-    )
+    payload = factory.LazyAttribute(lambda e: {"id": e.dedupe_key.split(":", 1)[-1], "objectId": e.object_id})
     status = HubSpotEvent.Status.PROCESSED
 
 
