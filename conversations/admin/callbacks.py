@@ -3,7 +3,8 @@
 Admins may retry deliveries that gave up (conversations.delivery.retry_event: back to pending,
 due now, delivered in sequence order with the whole retry schedule again). Attempt URLs are shown
 without their query string, which may carry a bot's token; response excerpts were redacted when
-recorded (conversations.callbacks).
+recorded (conversations.callbacks), and errors and excerpts go through core.logging.redact again
+when shown: a connection error's text quotes the URL, query string included.
 """
 
 from django.contrib import admin, messages
@@ -11,8 +12,9 @@ from django.utils.html import format_html, format_html_join
 
 from conversations import delivery
 from conversations.admin import display
-from conversations.admin.readonly import ReadOnlyLogAdmin
+from conversations.admin.readonly import ConnectionFilter, ReadOnlyLogAdmin
 from conversations.models import CallbackAttempt, DeliveryStatus, EscalationEvent
+from core.logging import redact
 
 
 @admin.register(EscalationEvent)
@@ -29,7 +31,7 @@ class EscalationEventAdmin(ReadOnlyLogAdmin):
     list_filter = (
         "delivery_status",
         "type",
-        ("escalation__connection", admin.RelatedOnlyFieldListFilter),
+        ("escalation__connection", ConnectionFilter),
         "created_at",
     )
     list_select_related = ("escalation__connection__tenant",)
@@ -91,7 +93,7 @@ class EscalationEventAdmin(ReadOnlyLogAdmin):
                 display.url_host(a.url),
                 a.status_code or "—",
                 a.duration_ms,
-                display.excerpt(a.error, 120) or "—",
+                display.excerpt(redact(a.error), 120) or "—",
             )
             for a in attempts
         )
@@ -159,7 +161,7 @@ class CallbackAttemptAdmin(ReadOnlyLogAdmin):
     )
     list_filter = (
         AttemptOutcomeFilter,
-        ("event__escalation__connection", admin.RelatedOnlyFieldListFilter),
+        ("event__escalation__connection", ConnectionFilter),
         "created_at",
     )
     list_select_related = ("event__escalation__connection__tenant",)
@@ -169,7 +171,7 @@ class CallbackAttemptAdmin(ReadOnlyLogAdmin):
         "address",
         "status_code",
         "duration_ms",
-        "error",
+        "error_text",
         "response_raw",
         "task_id",
     )
@@ -193,15 +195,19 @@ class CallbackAttemptAdmin(ReadOnlyLogAdmin):
 
     @admin.display(description="Error")
     def error_excerpt(self, obj) -> str:
-        return display.excerpt(obj.error) or "—"
+        return display.excerpt(redact(obj.error)) or "—"
 
     @admin.display(description="Response")
     def response(self, obj) -> str:
-        return display.excerpt(obj.response_excerpt, 60) or "—"
+        return display.excerpt(redact(obj.response_excerpt), 60) or "—"
 
     @admin.display(description="Response (excerpt, as received)")
     def response_raw(self, obj):
-        return display.raw(obj.response_excerpt) if obj.response_excerpt else "—"
+        return display.raw(redact(obj.response_excerpt)) if obj.response_excerpt else "—"
+
+    @admin.display(description="Error")
+    def error_text(self, obj) -> str:
+        return redact(obj.error) or "—"
 
     @admin.display(description="Organisation", ordering="event__escalation__connection__tenant__name")
     def tenant_name(self, obj) -> str:

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 
 from conversations.admin import display
-from conversations.admin.readonly import ReadOnlyLogAdmin
+from conversations.admin.readonly import AppFilter, ConnectionFilter, ReadOnlyLogAdmin
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.webhooks.reprocess import reprocess
 
@@ -23,7 +23,7 @@ def _tenant_label(tenant) -> str:
 @admin.register(WebhookReceipt)
 class WebhookReceiptAdmin(ReadOnlyLogAdmin):
     list_display = ("when", "app", "kind", "event_count", "status_badge", "exception_excerpt", "remote_ip")
-    list_filter = ("kind", "status", ("app", admin.RelatedOnlyFieldListFilter), "received_at")
+    list_filter = ("kind", "status", ("app", AppFilter), "received_at")
     list_select_related = ("app__tenant",)
     search_fields = ("=remote_ip",)
     fields = (
@@ -134,7 +134,7 @@ class HubSpotEventAdmin(ReadOnlyLogAdmin):
     list_filter = (
         EventStatusFilter,
         EventTypeFilter,
-        ("connection", admin.RelatedOnlyFieldListFilter),
+        ("connection", ConnectionFilter),
         "created_at",
     )
     list_select_related = ("escalation", "app__tenant", "connection__tenant")
