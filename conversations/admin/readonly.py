@@ -12,6 +12,7 @@ the second through a crafted POST).
 """
 
 from django.contrib import admin
+from django.utils.text import capfirst
 
 from tenants.admin_mixins import TenantScopedAdmin
 from tenants.models import Role, tenant_ids_for
@@ -25,15 +26,25 @@ class ReadOnlyLogAdmin(TenantScopedAdmin):
     # verbose_name is the proper place, but changing it needs a migration, which this admin avoids.
     names: tuple[str, str] | None = None
 
+    change_list_template = "admin/conversations/log_change_list.html"
+
     def changelist_view(self, request, extra_context=None):
+        plural = self._plural()
+        extra_context = {"plural_name": plural, **(extra_context or {})}
         if self.names:
-            extra_context = {"title": self.names[1], **(extra_context or {})}
+            extra_context.setdefault("title", plural)
         return super().changelist_view(request, extra_context)
 
+    change_form_template = "admin/conversations/log_change_form.html"
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {"plural_name": self._plural(), **(extra_context or {})}
         if self.names:
-            extra_context = {"title": self.names[0], **(extra_context or {})}
+            extra_context.setdefault("title", f"View {self.names[0]}")
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _plural(self) -> str:
+        return self.names[1] if self.names else capfirst(self.model._meta.verbose_name_plural)
 
     def has_add_permission(self, request):
         return False

@@ -9,6 +9,7 @@ Events show their payload, status and what processing did, and can be reprocesse
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from conversations.admin import display
 from conversations.admin.readonly import AppFilter, ConnectionFilter, ReadOnlyLogAdmin
@@ -73,17 +74,9 @@ class WebhookReceiptAdmin(ReadOnlyLogAdmin):
         events = list(obj.events.only("pk", "event_type", "dedupe_key", "status", "receipt_id", "app_id"))
         if not events:
             return "None new (duplicates of events already received, or none in the body)."
-        return format_html(
-            "<ul class='hitl-subs'>{}</ul>",
-            format_html_join(
-                "",
-                "<li>{} {}</li>",
-                (
-                    (display.admin_link(e, f"{e.event_type} · {e.dedupe_key}"), display.badge(e.status))
-                    for e in events
-                ),
-            ),
-        )
+        link = display.admin_link
+        rows = [(link(e, f"{e.event_type} · {e.dedupe_key}"), display.badge(e.status)) for e in events]
+        return format_html_join(mark_safe("<br>"), "{} {}", rows)
 
 
 class EventStatusFilter(admin.SimpleListFilter):
@@ -121,14 +114,15 @@ class EventTypeFilter(admin.SimpleListFilter):
 @admin.register(HubSpotEvent)
 class HubSpotEventAdmin(ReadOnlyLogAdmin):
     names = ("HubSpot event", "HubSpot events")
+    # Status and result first: beside the filters the table scrolls, and they are what one looks for.
     list_display = (
         "when",
-        "event_type",
-        "portal_id",
-        "object_id",
-        "escalation_link",
+        "type_label",
         "status_badge",
         "result_excerpt",
+        "escalation_link",
+        "object_id",
+        "portal_id",
         "attempts",
     )
     list_filter = (
@@ -183,6 +177,12 @@ class HubSpotEventAdmin(ReadOnlyLogAdmin):
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
         return display.badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="Event type", ordering="event_type")
+    def type_label(self, obj):
+        # A line may break after the dot of "conversation.propertyChange", nowhere else.
+        head, dot, tail = obj.event_type.partition(".")
+        return format_html("{}{}<wbr>{}", head, dot, tail)
 
     @admin.display(description="Result")
     def result_excerpt(self, obj) -> str:

@@ -52,7 +52,7 @@ def test_nobody_adds_changes_or_deletes(client, request, rows, model, who):
     client.force_login(user)
     assert client.get(url(model, "add")).status_code == 403
     page = client.get(change_url(own))
-    assert page.status_code == 200
+    assert page.status_code == 200 and "Hub spot" not in page.text
     assert 'name="_save"' not in page.text and "deletelink" not in page.text
     assert client.post(change_url(own), {}).status_code == 403
     assert client.get(url(model, "delete", own.pk)).status_code == 403
@@ -112,6 +112,8 @@ def test_log_names_read_well_in_the_app_list(client, lead_a):
     html = client.get(reverse("admin:app_list", args=["conversations"])).text
     assert ">HubSpot events</a>" in html and "Hub spot" not in html
     assert ">Webhook receipts</a>" in html and ">Callback attempts</a>" in html
+    listing = client.get(changelist_url(HubSpotEvent)).text
+    assert "&rsaquo; HubSpot events\n</div>" in listing and "<h1>HubSpot events</h1>" in listing
 
 
 # -- query counts ---------------------------------------------------------------------------------
