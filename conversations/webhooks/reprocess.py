@@ -5,7 +5,9 @@ What happens to each selected event depends on its status:
 * **failed** or **ignored**: back to pending and run again through `process_hubspot_events`, the
   same task and dispatch table as a fresh delivery. Worth it after the cause is fixed: HubSpot was
   down, the connection for the portal did not exist yet, the thread was not mapped yet.
-* **pending**: queued again as it is (a task lost with a broker outage leaves events pending).
+* **pending**: queued again as it is (a task lost with a broker outage leaves events pending). If
+  a retry of it is in fact still scheduled, the two runs are harmless together: the lifecycle locks
+  the escalation row and makes one bot event per cause.
 * **processed**: left alone. Its effects are already applied; running it again could only repeat
   them, and the lifecycle would refuse that anyway (one bot event per cause). Reported as skipped.
 

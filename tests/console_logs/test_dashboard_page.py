@@ -4,8 +4,10 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tenants.models import Role
+from tests.console_logs.factories import EscalationFactory, InboxFactory
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +130,14 @@ def test_linked_from_the_admin_index(client, lead_a):
     assert f'<a href="{URL}">Dashboard</a>' in html
     client.force_login(UserFactory(username="staffer"))
     assert URL not in client.get(reverse("admin:index")).text
+
+
+def test_names_are_escaped_in_charts_and_tables(client, lead_a, conn_a):
+    inbox = InboxFactory(connection=conn_a, name="<img src=x onerror=alert(1)>")
+    now = timezone.now()
+    EscalationFactory(connection=conn_a, inbox=inbox, opened_at=now, assigned_at=now, status="assigned")
+    client.force_login(lead_a)
+    html = client.get(URL).text
+    assert "Time to assign per inbox" in html  # the chart that prints the name is there
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html

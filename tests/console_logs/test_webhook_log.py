@@ -122,13 +122,16 @@ def test_mixed_selection_reports_each_part(
     _, processed = assigned_once
     failed = HubSpotEventFactory(app=conn_a.app, status="failed", event_type="conversation.merge")
     ignored = HubSpotEventFactory(app=conn_a.app, status="ignored", event_type="conversation.restore")
-    response = reprocess(client, superuser, [processed, failed, ignored], django_capture_on_commit_callbacks)
+    stuck = HubSpotEventFactory(app=conn_a.app, status="pending", event_type="conversation.privacyDeletion")
+    selection = [processed, failed, ignored, stuck]
+    response = reprocess(client, superuser, selection, django_capture_on_commit_callbacks)
     assert messages_of(response) == [
-        "Queued 2 event(s) for processing again (1 failed, 1 ignored). 1 already processed event(s) left as "
-        "they are: their changes are applied, running them again would change nothing."
+        "Queued 3 event(s) for processing again (1 failed, 1 ignored, 1 pending). 1 already processed event(s) "
+        "left as they are: their changes are applied, running them again would change nothing."
     ]
-    failed.refresh_from_db()
-    ignored.refresh_from_db()
+    for event in selection:
+        event.refresh_from_db()
+    assert stuck.status == "ignored" and stuck.attempts == 1
     # both ran through the dispatch table again (known types HubSpot sends that we do not relay)
     assert (failed.status, failed.attempts) == ("ignored", 1)
     assert failed.result == "merged threads are not relayed"
