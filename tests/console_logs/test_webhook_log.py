@@ -126,8 +126,9 @@ def test_mixed_selection_reports_each_part(
     selection = [processed, failed, ignored, stuck]
     response = reprocess(client, superuser, selection, django_capture_on_commit_callbacks)
     assert messages_of(response) == [
-        "Queued 3 event(s) for processing again (1 failed, 1 ignored, 1 pending). 1 already processed event(s) "
-        "left as they are: their changes are applied, running them again would change nothing."
+        "Queued 3 event(s) for processing again (1 failed, 1 ignored, 1 pending). "
+        "1 already processed event(s) left as they are: their changes are applied, "
+        "running them again would change nothing."
     ]
     for event in selection:
         event.refresh_from_db()
