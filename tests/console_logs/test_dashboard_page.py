@@ -3,6 +3,8 @@
 import re
 
 import pytest
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -141,3 +143,31 @@ def test_names_are_escaped_in_charts_and_tables(client, lead_a, conn_a):
     assert "Time to assign per inbox" in html  # the chart that prints the name is there
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_dashboard_query_count_does_not_grow_with_the_data(client, lead_a, conn_a):
+    def page_queries() -> int:
+        with CaptureQueriesContext(db_connection) as captured:
+            assert client.get(URL).status_code == 200
+        return len(captured)
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            inbox = InboxFactory(connection=conn_a)
+            now = timezone.now()
+            EscalationFactory(
+                connection=conn_a,
+                inbox=inbox,
+                opened_at=now,
+                assigned_at=now,
+                closed_at=now,
+                status="closed",
+                close_reason="agent_closed",
+            )
+            EscalationFactory(connection=conn_a, inbox=inbox, status="failed", failure_reason="no_agent")
+
+    client.force_login(lead_a)
+    add(2)
+    few = page_queries()
+    add(20)
+    assert page_queries() == few
