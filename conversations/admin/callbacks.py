@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from conversations import delivery
 from conversations.admin import display
-from conversations.admin.readonly import ConnectionFilter, ReadOnlyLogAdmin
+from conversations.admin.readonly import ConnectionFilter, ReadOnlyLogAdmin, audit_per_tenant
 from conversations.models import CallbackAttempt, DeliveryStatus, EscalationEvent
 from core.logging import redact
 
@@ -107,9 +107,24 @@ class EscalationEventAdmin(ReadOnlyLogAdmin):
     def retry_deliveries(self, request, queryset):
         selected = queryset.count()
         allowed = list(self.operable(request, queryset).only("pk", "escalation_id", "delivery_status"))
-        retried = sum(
-            delivery.retry_event(event) for event in allowed if event.delivery_status == DeliveryStatus.FAILED
-        )
+        retried_events = [
+            event
+            for event in allowed
+            if event.delivery_status == DeliveryStatus.FAILED and delivery.retry_event(event)
+        ]
+        retried = len(retried_events)
+        if retried_events:
+            tenants = dict(
+                EscalationEvent.objects.filter(pk__in=[e.pk for e in retried_events]).values_list(
+                    "pk", "escalation__connection__tenant_id"
+                )
+            )
+            audit_per_tenant(
+                request,
+                "callbacks.retry",
+                [(tenants[e.pk], e.pk) for e in retried_events],
+                f"Re-queued {retried} given-up callback delivery(ies).",
+            )
         if retried:
             self.message_user(
                 request,

@@ -14,8 +14,9 @@ the second through a crafted POST).
 from django.contrib import admin
 from django.utils.text import capfirst
 
+from core import audit
 from tenants.admin_mixins import TenantScopedAdmin
-from tenants.models import Role, tenant_ids_for
+from tenants.models import Role, Tenant, tenant_ids_for
 
 
 class ReadOnlyLogAdmin(TenantScopedAdmin):
@@ -90,3 +91,15 @@ class ConnectionFilter(OwnRelatedFilter):
 
 class AppFilter(OwnRelatedFilter):
     select_related = ("tenant",)
+
+
+def audit_per_tenant(request, action: str, pairs, message: str) -> None:
+    """One audit entry per tenant touched by an admin action; `pairs` are (tenant id, row id)."""
+    by_tenant: dict[int | None, list[str]] = {}
+    for tenant_id, pk in pairs:
+        by_tenant.setdefault(tenant_id, []).append(str(pk))
+    tenants = Tenant.objects.in_bulk([t for t in by_tenant if t is not None])
+    for tenant_id, ids in by_tenant.items():
+        audit.record(
+            action, actor=request.user, tenant=tenants.get(tenant_id), message=message, details={"ids": ids}
+        )

@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from conversations.admin import display
-from conversations.admin.readonly import AppFilter, ConnectionFilter, ReadOnlyLogAdmin
+from conversations.admin.readonly import AppFilter, ConnectionFilter, ReadOnlyLogAdmin, audit_per_tenant
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.webhooks.reprocess import reprocess
 
@@ -209,9 +209,12 @@ class HubSpotEventAdmin(ReadOnlyLogAdmin):
     def reprocess_events(self, request, queryset):
         selected = queryset.count()
         allowed = self.operable(request, queryset)
+        pairs = list(allowed.values_list("app__tenant_id", "pk"))
         outcome = reprocess(allowed, requested_by=request.user.get_username())
         level = messages.SUCCESS if outcome.queued_total else messages.INFO
         self.message_user(request, outcome.message(), level)
+        if pairs:
+            audit_per_tenant(request, "hubspot_events.reprocess", pairs, outcome.message())
         refused = selected - outcome.queued_total - outcome.skipped_processed
         if refused:
             self.message_user(

@@ -6,6 +6,7 @@ import pytest
 from connections.models import CallbackSecret
 from conversations import events
 from conversations.models import CallbackAttempt, DeliveryStatus, EscalationEvent, EventType
+from core.models import AuditLogEntry
 from tenants.models import Role
 from tests.console_logs.conftest import change_url, changelist_url, messages_of, run_action
 from tests.console_logs.factories import CallbackAttemptFactory, EscalationEventFactory, EscalationFactory
@@ -53,6 +54,8 @@ def test_a_given_up_event_goes_back_to_pending_and_is_delivered_once(
     assert (first.delivery_status, first.attempts) == ("delivered", 1)
     attempt = CallbackAttempt.objects.get(event=first)
     assert attempt.status_code == 200 and attempt.url == receiver.url
+    entry = AuditLogEntry.objects.get(action="callbacks.retry")
+    assert (entry.actor, entry.tenant.slug, entry.details) == (admin_a, "acme", {"ids": [str(first.pk)]})
 
     retry(client, admin_a, [first], django_capture_on_commit_callbacks)  # delivered now: nothing sent
     assert receiver.sequences() == [1]
@@ -69,7 +72,7 @@ def test_support_lead_gets_no_action_and_a_posted_one_changes_nothing(
     retry(client, lead_a, [first], django_capture_on_commit_callbacks)
     first.refresh_from_db()
     assert (first.delivery_status, first.attempts) == ("failed", 6)
-    assert receiver.received == []
+    assert receiver.received == [] and not AuditLogEntry.objects.exists()
 
 
 def test_lead_here_and_admin_elsewhere_cannot_retry_here(

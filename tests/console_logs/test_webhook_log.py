@@ -7,6 +7,7 @@ import json
 import pytest
 
 from conversations.models import EscalationEvent, EscalationStatus, HubSpotEvent, WebhookReceipt
+from core.models import AuditLogEntry
 from tenants.models import Role
 from tests.console_logs.conftest import change_url, changelist_url, messages_of, run_action
 from tests.console_logs.factories import HubSpotEventFactory, WebhookReceiptFactory
@@ -91,6 +92,8 @@ def test_reprocessing_a_failed_event_whose_effects_were_applied_adds_no_bot_even
     assert "changed nothing" in event.result
     assert [e.type for e in EscalationEvent.objects.filter(escalation=escalation)] == ["escalation.assigned"]
     assert WebhookReceipt.objects.get().status == "processed"
+    entry = AuditLogEntry.objects.get(action="hubspot_events.reprocess")
+    assert (entry.actor, entry.tenant.slug, entry.details) == (admin_a, "acme", {"ids": [str(event.pk)]})
 
 
 def test_reprocessing_an_ignored_event_applies_it_once_its_cause_is_fixed(
@@ -153,6 +156,7 @@ def test_support_lead_gets_no_action_and_a_posted_one_changes_nothing(
     event.refresh_from_db()
     assert (event.status, event.result, event.attempts) == ("failed", "boom", 1)
     assert EscalationEvent.objects.filter(escalation=escalation).count() == 1
+    assert not AuditLogEntry.objects.exists()
 
 
 def test_other_tenants_admin_cannot_reprocess_by_post(
