@@ -26,8 +26,8 @@ class ReadOnlyLogAdmin(TenantScopedAdmin):
     # (singular, plural) where the model's verbose names read badly ("hub spot event"). Meta's
     # verbose_name is the proper place, but changing it needs a migration, which this admin avoids.
     names: tuple[str, str] | None = None
-
     change_list_template = "admin/conversations/log_change_list.html"
+    change_form_template = "admin/conversations/log_change_form.html"
 
     def changelist_view(self, request, extra_context=None):
         plural = self._plural()
@@ -35,8 +35,6 @@ class ReadOnlyLogAdmin(TenantScopedAdmin):
         if self.names:
             extra_context.setdefault("title", plural)
         return super().changelist_view(request, extra_context)
-
-    change_form_template = "admin/conversations/log_change_form.html"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {"plural_name": self._plural(), **(extra_context or {})}

@@ -7,7 +7,7 @@ Events show their payload, status and what processing did, and can be reprocesse
 """
 
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -15,6 +15,7 @@ from conversations.admin import display
 from conversations.admin.readonly import AppFilter, ConnectionFilter, ReadOnlyLogAdmin, audit_per_tenant
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.webhooks.reprocess import reprocess
+from core.logging import redact
 
 
 def _tenant_label(tenant) -> str:
@@ -35,7 +36,7 @@ class WebhookReceiptAdmin(ReadOnlyLogAdmin):
         "event_count",
         "remote_ip",
         "processed_at",
-        "exception",
+        "exception_text",
         "events_list",
         "request_headers",
         "raw_body",
@@ -53,9 +54,25 @@ class WebhookReceiptAdmin(ReadOnlyLogAdmin):
     def status_badge(self, obj):
         return display.badge(obj.status, obj.get_status_display())
 
+    def get_queryset(self, request):
+        # Nothing sets `exception` once a receipt is stored: processing errors are recorded on its
+        # events. The list shows the first failed event's error, in the same query.
+        first_failure = HubSpotEvent.objects.filter(receipt=OuterRef("pk"), status=HubSpotEvent.Status.FAILED)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(first_failure=Subquery(first_failure.order_by("pk").values("result")[:1]))
+        )
+
     @admin.display(description="Exception")
     def exception_excerpt(self, obj) -> str:
-        return display.excerpt(obj.exception) or "—"
+        text = obj.exception or getattr(obj, "first_failure", None) or ""
+        return display.excerpt(redact(text)) or "—"
+
+    @admin.display(description="Exception")
+    def exception_text(self, obj):
+        # An exception's text may quote what it choked on; it goes through the log redaction too.
+        return display.raw(redact(obj.exception)) if obj.exception else "—"
 
     @admin.display(description="Organisation", ordering="app__tenant__name")
     def tenant_name(self, obj) -> str:

@@ -339,8 +339,12 @@ def test_receipt_filters(client, admin_a, conn_a, conn_b):
     assert pks({"status__exact": "failed"}) == {bad.pk}
     assert pks({"kind__exact": "app"}) == {ok.pk}
     assert pks({"app__id__exact": conn_a.app.pk}) == {ok.pk, bad.pk}
+    assert pks({"q": "203.0.113.7"}) == {ok.pk, bad.pk} and pks({"q": "not-an-ip"}) == set()
     html = client.get(changelist_url(WebhookReceipt)).text
     assert conn_b.app.name not in html and "ValueError: x" in html
+    # a receipt whose event failed shows that event's error
+    HubSpotEventFactory(app=conn_a.app, receipt=ok, status="failed", result="HubSpot refused: 404 no thread")
+    assert "HubSpot refused: 404 no thread" in client.get(changelist_url(WebhookReceipt)).text
 
 
 def test_escalation_status_is_unchanged_by_viewing(client, lead_a, assigned_once):
