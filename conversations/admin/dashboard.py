@@ -14,6 +14,7 @@ INSTALLED_APPS for two small additions.
 
 from __future__ import annotations
 
+import functools
 import math
 
 from django.contrib import admin
@@ -42,7 +43,7 @@ def may_view(user) -> bool:
     return user.is_superuser or bool(tenant_ids_for(user))
 
 
-def dashboard_view(request):
+def dashboard_view(request, site=admin.site):
     if not may_view(request.user):
         raise PermissionDenied("Only members of an organisation see its dashboard.")
     tenants = list(visible_tenants(request.user))
@@ -54,7 +55,7 @@ def dashboard_view(request):
     else:
         tenant = tenants[0] if tenants else None
     context = {
-        **admin.site.each_context(request),
+        **site.each_context(request),
         "title": f"Dashboard · {tenant.name}" if tenant else "Dashboard",
         "tenants": tenants,
         "tenant": tenant,
@@ -151,7 +152,8 @@ def install(site: admin.AdminSite) -> None:
     get_urls, get_app_list = site.get_urls, site.get_app_list
 
     def urls():
-        own = [path("conversations/dashboard/", site.admin_view(dashboard_view), name=URL_NAME)]
+        view = site.admin_view(functools.partial(dashboard_view, site=site))
+        own = [path("conversations/dashboard/", view, name=URL_NAME)]
         return own + get_urls()
 
     def app_list(request, app_label=None):
