@@ -2,6 +2,7 @@
 escalation, each delivery attempt recorded."""
 
 import uuid
+from urllib.parse import urlsplit
 
 from django.db import models
 
@@ -88,4 +89,6 @@ class CallbackAttempt(models.Model):
         ordering = ("-created_at",)
 
     def __str__(self) -> str:
-        return f"{self.url} → {self.status_code or self.error[:40]}"
+        # The host only: a bot's URL may carry its token in the query string, and str() is printed
+        # in admin titles, breadcrumbs and logs.
+        return f"{urlsplit(self.url).netloc or '?'} → {self.status_code or self.error[:40]}"

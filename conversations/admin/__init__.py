@@ -1,0 +1,17 @@
+"""Admin of the conversations app: the webhook and callback logs (read-only) and the dashboard.
+
+Importing the modules registers their ModelAdmins (Django's autodiscover imports this package);
+`dashboard` adds its page to the admin site.
+"""
+
+from conversations.admin import dashboard
+from conversations.admin.callbacks import CallbackAttemptAdmin, EscalationEventAdmin
+from conversations.admin.webhooks import HubSpotEventAdmin, WebhookReceiptAdmin
+
+__all__ = [
+    "CallbackAttemptAdmin",
+    "EscalationEventAdmin",
+    "HubSpotEventAdmin",
+    "WebhookReceiptAdmin",
+    "dashboard",
+]
