@@ -201,7 +201,8 @@ def send_event(event: EscalationEvent, url: str, *, task_id: str = "") -> tuple[
         url=url,
         status_code=outcome.status_code,
         duration_ms=duration_ms,
-        error=outcome.error,
+        # Errors quote the URL, whose query may carry the bot's own token: stored and shown redacted.
+        error=redact(outcome.error),
         response_excerpt=outcome.excerpt,
         task_id=task_id or "",
     )

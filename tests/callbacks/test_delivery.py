@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+import requests
 from django.utils import timezone
 
 from conversations import delivery
@@ -149,6 +150,24 @@ def test_connection_refused_is_a_failed_attempt(connection, receiver):
     attempt = event.callback_attempts.get()
     assert attempt.status_code is None and "connection" in attempt.error
     assert run.retry_in is not None
+
+
+def test_errors_quoting_the_url_are_stored_without_its_token(connection, receiver, monkeypatch):
+    # given: the bot's URL carries a token, and the connection fails with a message quoting the URL
+    url = f"{receiver.url}?token=s3cr3t-bot-token"
+    escalation = make_escalation(connection, url)
+    (event,) = emit_n(escalation, 1)
+
+    def unreachable(target, **kwargs):
+        raise requests.ConnectionError(f"HTTPConnectionPool: Max retries exceeded with url: {target}")
+
+    monkeypatch.setattr(requests, "post", unreachable)
+
+    delivery.deliver_pending(escalation.pk)
+
+    attempt = event.callback_attempts.get()
+    assert "Max retries exceeded" in attempt.error
+    assert "s3cr3t-bot-token" not in attempt.error
 
 
 def test_redirects_are_not_followed(connection, receiver):
