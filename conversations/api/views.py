@@ -22,6 +22,7 @@ from conversations.api import attachments as attachment_files
 from conversations.api import serializers as s
 from conversations.api.authentication import BotKeyAuthentication
 from conversations.api.errors import ApiError
+from conversations.api.recording import RecordsBotRequests
 from conversations.models import Escalation, EscalationEvent, EscalationStatus
 
 # Largest request bodies: a start (transcript up to 200 entries of 5000 chars) and a message (base64 files).
@@ -82,7 +83,9 @@ class NewestFirst(CursorPagination):
     ),
     retrieve=extend_schema(summary="Get an escalation", responses={200: s.EscalationSerializer, **ERRORS}),
 )
-class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class EscalationViewSet(
+    RecordsBotRequests, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     authentication_classes = [BotKeyAuthentication]
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]

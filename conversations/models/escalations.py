@@ -100,6 +100,8 @@ class Escalation(models.Model):
         indexes = [
             models.Index(fields=("connection", "status", "-created_at")),
             models.Index(fields=("connection", "conversation_id")),
+            # The admin console's live refresh asks "what changed since <cursor>?" (one range scan).
+            models.Index(fields=("updated_at",), name="escalation_updated_at"),
         ]
 
     def __str__(self) -> str:
