@@ -46,7 +46,7 @@ class InboxFilter(LazyLookupsFilter):
     parameter_name = "inbox"
 
     def load_lookups(self, request, model_admin):
-        inboxes = ConnectedInbox.objects.visible_to(request.user).select_related("connection")
+        inboxes = ConnectedInbox.objects.visible_to(request.user)
         for inbox in inboxes.order_by("connection_id", "position", "id"):
             yield str(inbox.pk), f"{inbox.name or 'Inbox'} ({inbox.inbox_id})"
 
@@ -62,7 +62,8 @@ class ConnectionFilter(LazyLookupsFilter):
     parameter_name = "connection"
 
     def load_lookups(self, request, model_admin):
-        for connection in Connection.objects.visible_to(request.user).order_by("name", "portal_id"):
+        connections = Connection.objects.visible_to(request.user).select_related("app")  # str() names the app
+        for connection in connections.order_by("name", "portal_id"):
             yield str(connection.pk), str(connection)
 
     def queryset(self, request, queryset):

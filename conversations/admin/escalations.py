@@ -14,6 +14,8 @@ escalation is a 404 on every URL, including the live feed and the export.
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
@@ -218,6 +220,10 @@ class EscalationAdmin(TenantScopedAdmin):
 
     # -- the detail page --------------------------------------------------------------------------
     def _visible(self, request, object_id) -> Escalation:
+        try:
+            uuid.UUID(str(object_id))
+        except ValueError:
+            raise Http404("No such escalation.") from None
         self._ensure_visible(request, object_id)
         return (
             self.get_queryset(request)
@@ -264,6 +270,10 @@ class EscalationAdmin(TenantScopedAdmin):
             **(extra_context or {}),
         }
         return TemplateResponse(request, PAGES + "detail.html", context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._visible(request, object_id)  # a malformed id is a 404 too, not a ValidationError
+        return super().history_view(request, object_id, extra_context)
 
     def action_view(self, request, object_id, action):
         esc = self._visible(request, object_id)
