@@ -25,6 +25,13 @@ from conversations.models import (
     PublishStatus,
 )
 
+DELIVERY_SHORT = {
+    DeliveryStatus.PENDING: "pending",
+    DeliveryStatus.DELIVERED: "delivered",
+    DeliveryStatus.FAILED: "gave up",
+    DeliveryStatus.NO_CALLBACK: "pull only",
+}
+
 
 @dataclass
 class Entry:
@@ -145,6 +152,7 @@ def _callback_entries(esc: Escalation) -> list[Entry]:
     entries = []
     for event in events:
         delivery = event.get_delivery_status_display()
+        short = DELIVERY_SHORT.get(event.delivery_status, event.delivery_status)
         entries.append(
             Entry(
                 at=event.created_at,
@@ -155,7 +163,7 @@ def _callback_entries(esc: Escalation) -> list[Entry]:
                     event.delivery_status,
                     "idle" if event.delivery_status == DeliveryStatus.NO_CALLBACK else "busy",
                 ),
-                status=event.delivery_status,
+                status=short,
                 payload=_pretty(event.data),
                 order=4,
             )

@@ -16,6 +16,7 @@ import logging
 import time
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from conversations.models import BotApiRequest
 
@@ -30,6 +31,7 @@ class RecordsBotRequests:
 
     def dispatch(self, request, *args, **kwargs):
         started = time.monotonic()
+        self._received_at = timezone.now()  # the timeline places the call when it arrived
         self._recorded_escalation = None
         try:
             response = super().dispatch(request, *args, **kwargs)
@@ -71,6 +73,7 @@ class RecordsBotRequests:
             status_code=status_code,
             error_code=str(error)[:60],
             duration_ms=int((time.monotonic() - started) * 1000),
+            created_at=self._received_at,
         )
         try:
             if connection.in_atomic_block:

@@ -31,6 +31,14 @@
       tr.classList.add("esc-flash");
     }
 
+    function countOne() {
+      var count = document.querySelector('[data-field="result-count"]');
+      if (!count) { return; } // capped ("more than 10,000"): nothing to add to
+      var n = (parseInt(count.getAttribute("data-count"), 10) || 0) + 1;
+      count.setAttribute("data-count", String(n));
+      count.textContent = n + (n === 1 ? " escalation" : " escalations");
+    }
+
     function apply(row) {
       var tr = rowFor(row.id);
       if (tr) {
@@ -47,6 +55,7 @@
       tr.innerHTML = row.html;
       body.insertBefore(tr, body.firstChild);
       flash(tr);
+      countOne();
     }
 
     function poll() {
