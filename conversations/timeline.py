@@ -13,6 +13,8 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from django.urls import NoReverseMatch, reverse
+
 from conversations.models import (
     BotApiRequest,
     CallbackAttempt,
@@ -45,6 +47,7 @@ class Entry:
     payload: str = ""  # pretty JSON, shown folded
     order: int = 0  # ties at the same instant keep their natural order
     extra: list[str] = field(default_factory=list)
+    link: str = ""  # where the raw record is, when its admin page exists
 
 
 def _pretty(value) -> str:
@@ -122,6 +125,14 @@ def _publish_entries(esc: Escalation, messages: list[EscalationMessage]) -> list
     return entries
 
 
+def _receipt_url(receipt_id: int) -> str:
+    # The webhook log's admin page for the whole HTTP request (headers, body), when it is installed.
+    try:
+        return reverse("admin:conversations_webhookreceipt_change", args=[receipt_id])
+    except NoReverseMatch:
+        return ""
+
+
 def _webhook_entries(esc: Escalation) -> list[Entry]:
     rows = HubSpotEvent.objects.filter(escalation=esc).order_by("created_at", "id")
     entries = []
@@ -138,6 +149,7 @@ def _webhook_entries(esc: Escalation) -> list[Entry]:
                 payload=_pretty(row.payload),
                 order=3,
                 extra=[f"HubSpot time {row.occurred_at:%Y-%m-%d %H:%M:%S}"] if row.occurred_at else [],
+                link=_receipt_url(row.receipt_id),
             )
         )
     return entries

@@ -53,12 +53,18 @@ def _text(esc: Escalation, m: EscalationMessage, intro_created) -> str:
     return m.text
 
 
+def _safe_url(value) -> str:
+    # Only web links become <a href>: a stored "javascript:" URL must not run in an admin's session.
+    text = str(value or "")
+    return text if text.startswith(("https://", "http://")) else ""
+
+
 def chat_lines(esc: Escalation, messages: list[EscalationMessage]) -> list[Line]:
     intro_created = next((m.created_at for m in messages if m.role == "intro"), None)
     lines = []
     for m in messages:
         files = [
-            {"name": a.get("name") or "attachment", "url": a.get("url") or "", "size": a.get("size")}
+            {"name": a.get("name") or "attachment", "url": _safe_url(a.get("url")), "size": a.get("size")}
             for a in m.attachments or []
             if isinstance(a, dict)
         ]

@@ -63,7 +63,10 @@ def story(inbox_a):
         role="agent",
         text="Here is the label",
         sent_at=T0 + dt.timedelta(seconds=40),
-        attachments=[{"name": "label.png", "url": "https://files.example/label.png", "size": 2048}],
+        attachments=[
+            {"name": "label.png", "url": "https://files.example/label.png", "size": 2048},
+            {"name": "evil.txt", "url": "javascript:alert(1)"},
+        ],
     )
     message(
         esc,
@@ -136,6 +139,7 @@ def test_the_page_shows_the_transcript_as_a_chat(client, lead_a, story):
     assert "Let me get a person." in html and "Bot: Let me get a person." not in html
     assert "esc-msg esc-msg-agent" in html and "Here is the label" in html
     assert '<a href="https://files.example/label.png" target="_blank" rel="noopener">label.png</a>' in html
+    assert "evil.txt" in html and "javascript:alert" not in html
     assert "Publish failed" in html and "HubSpot refused message #5: 400 invalid" in html
     assert "Published to HubSpot" in html and "Received from HubSpot" in html
     assert f'href="/sandbox/app/console/{story.connection.portal_id}/threads/4242/"' in html
