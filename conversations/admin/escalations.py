@@ -248,7 +248,7 @@ class EscalationAdmin(TenantScopedAdmin):
         self._ensure_visible(request, object_id)
         return (
             self.get_queryset(request)
-            .select_related("inbox", "connection", "connection__tenant", "api_key")
+            .select_related("inbox", "connection", "connection__tenant")
             .get(pk=object_id)
         )
 
