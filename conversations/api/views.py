@@ -22,6 +22,7 @@ from conversations.api import attachments as attachment_files
 from conversations.api import serializers as s
 from conversations.api.authentication import BotKeyAuthentication
 from conversations.api.errors import ApiError
+from conversations.api.recording import RecordsBotRequests
 from conversations.api.throttling import BotApiRateLimits
 from conversations.models import Escalation, EscalationEvent, EscalationStatus
 
@@ -116,7 +117,11 @@ class NewestFirst(CursorPagination):
     ),
 )
 class EscalationViewSet(
-    BotApiRateLimits, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    RecordsBotRequests,
+    BotApiRateLimits,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     authentication_classes = [BotKeyAuthentication]
     parser_classes = [JSONParser]

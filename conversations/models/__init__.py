@@ -1,6 +1,7 @@
 """Escalations (a bot's conversation handed to a HubSpot inbox), their messages, the events we
 owe the bot with every callback attempt, and every HubSpot webhook we received."""
 
+from conversations.models.api_requests import BotApiRequest
 from conversations.models.escalations import (
     CloseReason,
     Escalation,
@@ -12,6 +13,7 @@ from conversations.models.messages import EscalationMessage, MessageDirection, P
 from conversations.models.webhooks import HubSpotEvent, WebhookReceipt
 
 __all__ = [
+    "BotApiRequest",
     "CallbackAttempt",
     "CloseReason",
     "DeliveryStatus",

@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from connections.models import BotApiKey, ConnectedInbox, Connection
 from tenants.models import TenantScopedQuerySet
@@ -100,6 +101,15 @@ class Escalation(models.Model):
         indexes = [
             models.Index(fields=("connection", "status", "-created_at")),
             models.Index(fields=("connection", "conversation_id")),
+            # The admin console's live refresh asks "what changed since <cursor>?" (one range scan).
+            models.Index(fields=("updated_at",), name="escalation_updated_at"),
+            # Its list: a tenant's newest first, read straight from the index (admin/escalations.py).
+            models.Index(fields=("connection", "-created_at"), name="escalation_connection_newest"),
+            # The console's search matches these exactly (conversations/search.py); without them a
+            # superuser's search reads every row.
+            models.Index(fields=("user_phone",), name="escalation_user_phone"),
+            models.Index(Upper("user_email"), name="escalation_user_email_ci"),
+            models.Index(fields=("conversation_id",), name="escalation_conversation_id"),
         ]
 
     def __str__(self) -> str:

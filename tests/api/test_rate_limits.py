@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from connections.models import BotApiKey, Connection, ConnectionStatus
 from conversations.api.throttling import BotKeyRateThrottle
-from conversations.models import Escalation
+from conversations.models import BotApiRequest, Escalation
 from sandbox.models import SandboxThread
 from tests.api.conftest import start_body
 from tests.factories import HubSpotAppFactory
@@ -162,6 +162,8 @@ def test_a_refused_start_stores_and_sends_nothing(bot, settings, clock):
     assert 1 <= int(refused.headers["Retry-After"]) <= 3600
     assert list(Escalation.objects.values_list("conversation_id", flat=True)) == ["conv-1"]
     assert SandboxThread.objects.count() == threads
+    # The timeline records the accepted start only: a throttled flood writes nothing.
+    assert list(BotApiRequest.objects.values_list("action", "status_code")) == [("start", 201)]
     # Other calls of the key still pass: only starts are limited this tightly.
     assert bot.get(f"escalations/{first.json()['id']}/").status_code == 200
     cache.clear()

@@ -1,0 +1,93 @@
+"""The escalation list's live feed: `GET /admin/conversations/escalation/live/?since=<cursor>&<filters>`.
+
+Contract (read by static/conversations/escalations.js):
+
+    {"rows": [{"id": "<uuid>", "version": "<updated_at>", "status": "assigned",
+               "html": "<td>…</td><td>…</td>…"}],   # the row's cells, as the changelist renders them
+     "cursor": "2026-12-01T18:30:00.123456Z",      # pass as ?since= next time
+     "more": false,                                # true: poll again at once, more rows changed
+     "poll_ms": 3000}
+
+Rows are the escalations created or changed after the cursor that match the page's filters and
+search, oldest change first, rendered with the changelist's own cell code (so a refreshed row is
+the row a reload would show). Filters, search and tenancy come from the same ChangeList the page
+uses (escalation_changelist.filtered_queryset), so the feed cannot show what the page would not.
+
+Cost per poll: ONE query, `… WHERE updated_at > %s AND <filters> ORDER BY updated_at LIMIT 101`
+on the `escalation_updated_at` index (plus the session, the user and their memberships).
+
+The cursor is an updated_at; each poll looks OVERLAP back from it, because a transaction that
+committed late can carry an updated_at older than rows already seen. Rows seen before come back
+with the same version and the page ignores them; without `since` the feed answers no rows and a
+fresh cursor (the page embeds one taken before its own query).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.admin.templatetags.admin_list import items_for_result
+from django.http import JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from conversations.admin.escalation_changelist import filtered_queryset
+from conversations.admin.escalation_display import iso, version_of
+
+POLL_MS = 3000
+MAX_ROWS = 100
+OVERLAP = dt.timedelta(seconds=2)
+CURSOR = "since"
+
+
+def cursor_now() -> str:
+    return iso(timezone.now())
+
+
+def parse_cursor(raw: str) -> dt.datetime | None:
+    try:
+        value = parse_datetime(raw.strip())
+    except ValueError:
+        return None
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.UTC)
+    return value
+
+
+def respond(model_admin, request):
+    raw = request.GET.get(CURSOR, "")
+    if not raw:
+        return JsonResponse({"rows": [], "cursor": cursor_now(), "more": False, "poll_ms": POLL_MS})
+    since = parse_cursor(raw)
+    if since is None:
+        return JsonResponse(
+            {"error": "bad_cursor", "message": f"?{CURSOR}= must be the cursor of the previous answer."},
+            status=400,
+        )
+    changelist = filtered_queryset(model_admin, request, drop=(CURSOR,))
+    rows = list(
+        changelist.queryset.filter(updated_at__gt=since - OVERLAP).order_by("updated_at", "pk")[
+            : MAX_ROWS + 1
+        ]
+    )
+    more = len(rows) > MAX_ROWS
+    rows = rows[:MAX_ROWS]
+    cursor = max([since, *(row.updated_at for row in rows)])
+    return JsonResponse(
+        {
+            "rows": [
+                {
+                    "id": str(row.pk),
+                    "version": version_of(row),
+                    "status": row.status,
+                    "html": "".join(str(cell) for cell in items_for_result(changelist, row, None)),
+                }
+                for row in rows
+            ],
+            "cursor": iso(cursor),
+            "more": more,
+            "poll_ms": POLL_MS,
+        }
+    )

@@ -1,0 +1,310 @@
+"""Escalations in the admin: the support lead's console.
+
+- The list shows status, agent, inbox, contact, ids (the HubSpot thread linked), timings; it is
+  filtered by status, inbox, connection, agent, creation dates and outcome, searched by phone,
+  email and ids, and refreshes itself every few seconds from `live/` (escalation_live.py).
+- An escalation's page is read-only for everyone: its transcript as a chat and its timeline
+  (conversations/timeline.py); admins of its tenant also get the actions (operator_actions.py),
+  POSTed to `<id>/actions/<name>/`.
+- `export.csv` streams the filtered list (escalation_export.py).
+
+Support leads see everything here read-only (support_lead_access = "view"); another tenant's
+escalation is a 404 on every URL, including the live feed and the export.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from connections.models import Connection
+from conversations import operator_actions, timeline
+from conversations.admin import escalation_display as display
+from conversations.admin import escalation_export, escalation_live
+from conversations.admin.escalation_changelist import CappedCountPaginator, EscalationChangeList
+from conversations.admin.escalation_filters import (
+    AgentFilter,
+    ConnectionFilter,
+    CreatedBetweenFilter,
+    InboxFilter,
+)
+from conversations.admin.transcript import chat_lines
+from conversations.models import (
+    DeliveryStatus,
+    Escalation,
+    EscalationStatus,
+    MessageDirection,
+    PublishStatus,
+)
+from conversations.search import escalation_search
+from tenants.admin_mixins import TenantScopedAdmin
+
+PAGES = "admin/conversations/escalation/"
+
+
+def _when(value) -> str:
+    # Short enough for three timestamp columns beside the filters; the page and CSV have seconds.
+    return timezone.localtime(value).strftime("%d %b %H:%M") if value else ""
+
+
+def _stacked(when: str, took: str):
+    if not when:
+        return "—"
+    return format_html('{}<br><span class="esc-quiet">after {}</span>', when, took)
+
+
+@admin.register(Escalation)
+class EscalationAdmin(TenantScopedAdmin):
+    support_lead_access = "view"
+
+    list_display = (
+        "status_col",
+        "title_col",
+        "contact_col",
+        "agent_col",
+        "inbox_col",
+        "thread_col",
+        "opened_col",
+        "assigned_col",
+        "closed_col",
+    )
+    list_display_links = ("title_col",)
+    list_filter = (
+        "status",
+        InboxFilter,
+        ConnectionFilter,
+        AgentFilter,
+        CreatedBetweenFilter,
+        "close_reason",
+        "failure_reason",
+    )
+    # inbox and connection are read by the cells (names, the thread link's portal id); the tenant
+    # by the superuser's tenant column. One JOINed query per page, whatever its length.
+    list_select_related = ("inbox", "connection", "connection__tenant")
+    # The search is ours (get_search_results); one field here makes Django show the box.
+    search_fields = ("conversation_id",)
+    search_help_text = (
+        "Phone (with country code, any spacing), email, conversation id, HubSpot thread id or escalation id."
+    )
+    ordering = ("-created_at",)
+    # Only the indexed column sorts: any other ORDER BY over a million rows is a full sort.
+    sortable_by = ("opened_col",)
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    actions = None
+    change_list_template = PAGES + "change_list.html"
+
+    class Media:
+        js = display.MEDIA_JS
+        css = display.MEDIA_CSS
+
+    # -- columns ----------------------------------------------------------------------------------
+    @admin.display(description="Status")
+    def status_col(self, obj):
+        return display.status_badge(obj)
+
+    @admin.display(description="Escalation")
+    def title_col(self, obj):
+        return format_html(
+            '{}<br><span class="esc-quiet esc-conv">{}</span>', obj.title or "(untitled)", obj.conversation_id
+        )
+
+    @admin.display(description="Contact")
+    def contact_col(self, obj):
+        return format_html(
+            '{}<br><span class="esc-quiet">{}</span>', obj.user_name, display.contact_line(obj) or "—"
+        )
+
+    @admin.display(description="Agent")
+    def agent_col(self, obj):
+        return display.agent_label(obj) or "—"
+
+    @admin.display(description="Inbox")
+    def inbox_col(self, obj):
+        return display.inbox_label(obj) or "—"
+
+    @admin.display(description="Thread")
+    def thread_col(self, obj):
+        return display.thread_link(obj) or "—"
+
+    @admin.display(description="Opened", ordering="created_at")
+    def opened_col(self, obj):
+        return format_html(
+            '<span title="Requested by the bot at {}; thread opened in HubSpot at {}">{}</span>',
+            timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+            _when(obj.opened_at) or "not yet",
+            _when(obj.created_at),
+        )
+
+    # Time to assign / close sit under their timestamps: eleven columns do not fit beside the filters.
+    @admin.display(description="Assigned")
+    def assigned_col(self, obj):
+        return _stacked(_when(obj.assigned_at), display.human_duration(display.seconds_to_assign(obj)))
+
+    @admin.display(description="Closed")
+    def closed_col(self, obj):
+        ended = _when(obj.closed_at or obj.failed_at)
+        return _stacked(ended, display.human_duration(display.seconds_to_close(obj)))
+
+    @admin.display(description="Tenant")
+    def tenant_col(self, obj):
+        return obj.connection.tenant.name
+
+    def get_list_display(self, request):
+        # Only superusers see several tenants; for anyone else the column is constant.
+        if request.user.is_superuser:
+            return (*self.list_display, "tenant_col")
+        return self.list_display
+
+    # -- the list ---------------------------------------------------------------------------------
+    def get_queryset(self, request):
+        """The user's tenants' escalations, as TenantScopedAdmin's, but by connection id.
+
+        `connection__tenant__in` is a JOIN the planner cannot see through: "newest 50 of this
+        tenant" then walks the global created_at index and drops other tenants' rows (99 % of them
+        with 100 tenants). A literal `connection_id IN (…)` (one small query per request, cached on
+        it) lets it read the (connection, created_at) index directly.
+        """
+        qs = super(TenantScopedAdmin, self).get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        cached = getattr(request, "_escalation_connection_ids", None)
+        if cached is None:
+            tenant_ids = self._tenant_ids(request, self._viewer_roles())
+            cached = list(Connection.objects.filter(tenant_id__in=tenant_ids).values_list("pk", flat=True))
+            request._escalation_connection_ids = cached
+        return qs.filter(connection_id__in=cached)
+
+    def get_changelist(self, request, **kwargs):
+        return EscalationChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        q = escalation_search(search_term)
+        if q is None:
+            return queryset, False
+        return queryset.filter(q), False
+
+    def changelist_view(self, request, extra_context=None):
+        # The live feed starts from before the page's query, so nothing changed meanwhile is missed.
+        context = {
+            "title": "Escalations",  # not "Select escalation to change": nothing here is edited
+            "live_cursor": escalation_live.cursor_now(),
+            "live_url": reverse("admin:conversations_escalation_live"),
+            "live_poll_ms": escalation_live.POLL_MS,
+            "export_url": reverse("admin:conversations_escalation_export"),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=context)
+
+    # -- who may do what --------------------------------------------------------------------------
+    def has_add_permission(self, request):
+        return False  # bots create escalations through the API
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the audit trail of a conversation is not deleted from the console
+
+    def can_act(self, request, obj) -> bool:
+        return self.has_change_permission(request, obj)
+
+    # -- URLs -------------------------------------------------------------------------------------
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        own = [
+            path("live/", view(self.live_view), name="conversations_escalation_live"),
+            path("export.csv", view(self.export_view), name="conversations_escalation_export"),
+            path(
+                "<path:object_id>/actions/<slug:action>/",
+                view(self.action_view),
+                name="conversations_escalation_action",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def live_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return escalation_live.respond(self, request)
+
+    def export_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return escalation_export.respond(self, request)
+
+    # -- the detail page --------------------------------------------------------------------------
+    def _visible(self, request, object_id) -> Escalation:
+        try:
+            uuid.UUID(str(object_id))
+        except ValueError:
+            raise Http404("No such escalation.") from None
+        self._ensure_visible(request, object_id)
+        return (
+            self.get_queryset(request)
+            .select_related("inbox", "connection", "connection__tenant")
+            .get(pk=object_id)
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        esc = self._visible(request, object_id)
+        if not self.has_view_permission(request, esc):
+            raise PermissionDenied
+        # Read-only for everyone: there is no form, so a POST here changes nothing either.
+        msgs = list(esc.messages.order_by("position"))
+        can_act = self.can_act(request, esc)
+        failed_callbacks = esc.events.filter(delivery_status=DeliveryStatus.FAILED).count() if can_act else 0
+        failed_publishes = sum(
+            1
+            for m in msgs
+            if m.direction == MessageDirection.TO_AGENT and m.publish_status == PublishStatus.FAILED
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": esc,
+            "title": esc.title or "Escalation",
+            "subtitle": None,
+            "esc": esc,
+            "badge": display.status_badge(esc),
+            "contact": display.contact_line(esc),
+            "agent": display.agent_label(esc),
+            "inbox": display.inbox_label(esc),
+            "thread_link": display.thread_link(esc),
+            "to_assign": display.human_duration(display.seconds_to_assign(esc)),
+            "to_close": display.human_duration(display.seconds_to_close(esc)),
+            "chat": chat_lines(esc, msgs),
+            "timeline": timeline.build(esc, msgs),
+            "can_act": can_act,
+            "can_close": can_act and esc.status not in (EscalationStatus.CLOSED, EscalationStatus.FAILED),
+            "failed_callbacks": failed_callbacks,
+            "failed_publishes": failed_publishes,
+            "can_resend": can_act and failed_publishes and esc.status != EscalationStatus.FAILED,
+            "has_view_permission": True,
+            "media": self.media,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, PAGES + "detail.html", context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._visible(request, object_id)  # a malformed id is a 404 too, not a ValidationError
+        return super().history_view(request, object_id, extra_context)
+
+    def action_view(self, request, object_id, action):
+        esc = self._visible(request, object_id)
+        if not self.can_act(request, esc):
+            raise PermissionDenied("Support leads can look, not act: ask an admin of this organisation.")
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        handler = operator_actions.ACTIONS.get(action)
+        if handler is None:
+            raise Http404("No such action.")
+        outcome = handler(esc, user=request.user)
+        (messages.success if outcome.ok else messages.warning)(request, outcome.message)
+        return redirect(reverse("admin:conversations_escalation_change", args=[esc.pk]))
