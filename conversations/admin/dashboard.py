@@ -161,10 +161,6 @@ def install(site: admin.AdminSite) -> None:
         if may_view(request.user):
             for app in apps:
                 if app["app_label"] == "conversations":
-                    for model in app["models"]:
-                        names = getattr(site._registry.get(model.get("model")), "names", None)
-                        if names:
-                            model["name"] = names[1]
                     app["models"].insert(0, _entry(site))
         return apps
 

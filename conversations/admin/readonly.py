@@ -12,7 +12,6 @@ the second through a crafted POST).
 """
 
 from django.contrib import admin
-from django.utils.text import capfirst
 
 from core import audit
 from tenants.admin_mixins import TenantScopedAdmin
@@ -23,27 +22,7 @@ class ReadOnlyLogAdmin(TenantScopedAdmin):
     support_lead_access = "view"
     list_per_page = 50
     show_full_result_count = False  # a second COUNT(*) over a large log for a number nobody needs
-    # (singular, plural) where the model's verbose names read badly ("hub spot event"). Meta's
-    # verbose_name is the proper place, but changing it needs a migration, which this admin avoids.
-    names: tuple[str, str] | None = None
     change_list_template = "admin/conversations/log_change_list.html"
-    change_form_template = "admin/conversations/log_change_form.html"
-
-    def changelist_view(self, request, extra_context=None):
-        plural = self._plural()
-        extra_context = {"plural_name": plural, **(extra_context or {})}
-        if self.names:
-            extra_context.setdefault("title", plural)
-        return super().changelist_view(request, extra_context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {"plural_name": self._plural(), **(extra_context or {})}
-        if self.names:
-            extra_context.setdefault("title", f"View {self.names[0]}")
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def _plural(self) -> str:
-        return self.names[1] if self.names else capfirst(self.model._meta.verbose_name_plural)
 
     def has_add_permission(self, request):
         return False

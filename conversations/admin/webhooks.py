@@ -130,7 +130,6 @@ class EventTypeFilter(admin.SimpleListFilter):
 
 @admin.register(HubSpotEvent)
 class HubSpotEventAdmin(ReadOnlyLogAdmin):
-    names = ("HubSpot event", "HubSpot events")
     # Status and result first: beside the filters the table scrolls, and they are what one looks for.
     list_display = (
         "when",

@@ -81,10 +81,16 @@ class HubSpotEvent(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
+        verbose_name = "HubSpot event"
         constraints = [
             models.UniqueConstraint(fields=("app", "dedupe_key"), name="hubspotevent_unique_per_app")
         ]
-        indexes = [models.Index(fields=("object_id",)), models.Index(fields=("status", "created_at"))]
+        indexes = [
+            models.Index(fields=("object_id",)),
+            models.Index(fields=("status", "created_at")),
+            # The event log's page for a tenant: its apps' newest events first.
+            models.Index(fields=("app", "-created_at"), name="hubspotevent_app_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.dedupe_key} ({self.status})"

@@ -113,7 +113,8 @@ def test_log_names_read_well_in_the_app_list(client, lead_a):
     assert ">HubSpot events</a>" in html and "Hub spot" not in html
     assert ">Webhook receipts</a>" in html and ">Callback attempts</a>" in html
     listing = client.get(changelist_url(HubSpotEvent)).text
-    assert "&rsaquo; HubSpot events\n</div>" in listing and "<h1>HubSpot events</h1>" in listing
+    assert "&rsaquo; HubSpot events\n</div>" in listing and "<h1>Select HubSpot event to view</h1>" in listing
+    assert "Hub spot" not in listing
 
 
 # -- query counts ---------------------------------------------------------------------------------
