@@ -3,6 +3,7 @@
 import importlib
 
 import pytest
+from django.test import Client
 from django.urls import clear_url_caches
 
 from core.bench import QUERY_COUNT_HEADER
@@ -48,6 +49,9 @@ def test_baseline_answers_204_without_queries(bench_on, client):
     assert response.status_code == 204
     assert response.content == b""
     assert response[QUERY_COUNT_HEADER] == "0"
+    # Like the webhooks it stands beside, it takes POSTs without a CSRF token.
+    posted = Client(enforce_csrf_checks=True).post(BASELINE, data=b"[]", content_type="application/json")
+    assert posted.status_code == 204
 
 
 @pytest.mark.django_db
