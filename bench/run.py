@@ -22,6 +22,8 @@ from bench import seed, servers
 from bench.env import REDIS_URL, VAR, Ports, orchestrator_env, portal_env, sandbox_env
 from bench.report import Row, machine, render
 
+SCENARIOS = ("ingest", "relay", "botapi", "admin")
+
 
 def _arguments(argv):
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n\n")[0])
@@ -29,6 +31,11 @@ def _arguments(argv):
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run (default 10)")
     parser.add_argument("--escalations", type=int, default=seed.ADMIN_ESCALATIONS)
     parser.add_argument("--tenants", type=int, default=seed.ADMIN_TENANTS)
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of {', '.join(SCENARIOS)} (default: all)",
+    )
     return parser.parse_args(argv)
 
 
@@ -121,11 +128,13 @@ async def _scenarios(
         duration=args.duration,
     )
     plan = [
-        ("webhook ingest", ingest.run, ()),
-        ("relay latency", relay.run, (relay_escalations,)),
-        ("bot API", botapi.run, ()),
-        ("admin list", admin.run, ()),
+        ("ingest", ingest.run, ()),
+        ("relay", relay.run, (relay_escalations,)),
+        ("botapi", botapi.run, ()),
+        ("admin", admin.run, ()),
     ]
+    wanted = {name.strip() for name in args.scenarios.split(",")}
+    plan = [step for step in plan if step[0] in wanted]
     rows: list[Row] = []
     try:
         for name, scenario, extra in plan:
