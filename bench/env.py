@@ -1,20 +1,18 @@
 """The environment of every process the bench starts: one generated production env.
 
-Secrets are generated on the first run and kept in var/bench/secrets.json (mode 600), because the
+Secrets are generated on the first run and kept in var/bench/dev-secrets.json (mode 600), because the
 seeded database is kept between runs and its encrypted columns need the same keys. Nothing here
 is printed.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.fernet import Fernet
+from hitl_portal.settings.devsecrets import load_or_create
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var" / "bench"
@@ -30,17 +28,15 @@ def free_port() -> int:
 
 
 def _secrets() -> dict:
-    path = VAR / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    VAR.mkdir(parents=True, exist_ok=True)
-    values = {
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-    }
-    path.touch(mode=0o600)
-    path.write_text(json.dumps(values))
-    return values
+    # The local profile's generator of per-install secrets, kept in var/bench/ instead of var/.
+    values = load_or_create(VAR)
+    keys = ",".join(values["FIELD_ENCRYPTION_KEYS"])
+    return {"SECRET_KEY": values["SECRET_KEY"], "FIELD_ENCRYPTION_KEYS": keys}
+
+
+def have_secrets() -> bool:
+    """False on a first run, or when the secrets were deleted: a kept database is then unreadable."""
+    return (VAR / "dev-secrets.json").exists()
 
 
 @dataclass(frozen=True)

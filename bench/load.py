@@ -108,6 +108,19 @@ class Result:
             self.samples.append(response)
 
 
+async def _timed(conn: Connection, request: bytes, result: Result) -> Response | None:
+    """Send one request and record its answer (or error) and latency; None on a network error."""
+    t0 = time.monotonic()
+    try:
+        response = await conn.send(request)
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        conn.close()
+        result.record(t0, None, exc)
+        return None
+    result.record(t0, response)
+    return response
+
+
 async def closed_loop(
     port: int,
     make: Callable[[int], bytes],
@@ -130,16 +143,8 @@ async def closed_loop(
             for i in counter:
                 if time.monotonic() >= deadline:
                     return
-                request = make(i)
-                t0 = time.monotonic()
-                try:
-                    response = await conn.send(request)
-                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                    conn.close()
-                    result.record(t0, None, exc)
-                    continue
-                result.record(t0, response)
-                if on_response is not None:
+                response = await _timed(conn, make(i), result)
+                if response is not None and on_response is not None:
                     on_response(i, response)
         finally:
             conn.close()
@@ -169,17 +174,10 @@ async def open_loop(
     async def one(i: int) -> None:
         conn = idle.pop() if idle else Connection(port)
         request = make(i)
-        t0 = time.monotonic()
         if on_sent is not None:
-            on_sent(i, t0)
-        try:
-            response = await conn.send(request)
-        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            conn.close()
-            result.record(t0, None, exc)
-            return
-        result.record(t0, response)
-        idle.append(conn)
+            on_sent(i, time.monotonic())
+        if await _timed(conn, request, result) is not None:
+            idle.append(conn)
 
     for i in range(total):
         delay = start + i / rate - time.monotonic()

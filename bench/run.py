@@ -19,7 +19,7 @@ import time
 import traceback
 
 from bench import seed, servers
-from bench.env import REDIS_URL, VAR, Ports, orchestrator_env, portal_env, sandbox_env
+from bench.env import REDIS_URL, VAR, Ports, have_secrets, orchestrator_env, portal_env, sandbox_env
 from bench.report import Row, machine, render
 
 SCENARIOS = ("ingest", "relay", "botapi", "admin")
@@ -49,8 +49,10 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     ports = Ports.pick()
+    # Without the keys that encrypted a kept database's secrets, it is of no use: start afresh.
+    reseed = args.reseed or not have_secrets()
     os.environ.update(orchestrator_env(ports))
-    seed.ensure_database(reseed=args.reseed)
+    seed.ensure_database(reseed=reseed)
     import django
 
     django.setup()
