@@ -64,6 +64,11 @@ async def _at(ctx: Context, escalations: list[dict], rate: int) -> list[Row]:
     note = f"{len(arrived)}/{len(sent)} callbacks received" + (
         f", {missing} missing after {SETTLE_SECONDS} s" if missing else ""
     )
+    if arrived and sent:
+        # What the machine sustained: callbacks per second from the first reply sent to the last
+        # callback received (below the offered rate when a backlog built up).
+        span = max(arrived.values()) - min(sent.values())
+        note += f"; {len(arrived) / span:.0f} callbacks/s sustained" if span > 0 else ""
     if len(sent) < total:
         note += f"; {total - len(sent)} replies not sent: 200 already in flight"
     s = f"relay {rate}/s"
