@@ -48,6 +48,8 @@ def main(argv=None) -> int:
     wall = time.monotonic()
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
+    # Ctrl-C raises KeyboardInterrupt even where the shell started us with SIGINT ignored (`&`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     ports = Ports.pick()
     # Without the keys that encrypted a kept database's secrets, it is of no use: start afresh.
     reseed = args.reseed or not have_secrets()
@@ -59,6 +61,9 @@ def main(argv=None) -> int:
     procs = servers.Processes()
     try:
         return _run(args, ports, procs, wall)
+    except (KeyboardInterrupt, SystemExit):
+        _say("interrupted: stopping the processes it started")
+        raise
     finally:
         procs.stop()
 
