@@ -62,6 +62,11 @@ test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
+# The production profile under load on this machine (PostgreSQL and Redis must be running); prints
+# one table. BENCH_ARGS="--reseed" seeds the million escalations again. See docs/benchmarks.md.
+bench: $(VENV)/.dev
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

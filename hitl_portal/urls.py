@@ -19,6 +19,11 @@ urlpatterns = [
 if settings.HUBSPOT_SANDBOX:
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))
 
+if settings.HITL_BENCH:
+    from core.bench import baseline
+
+    urlpatterns.append(path("bench/baseline/", baseline, name="bench-baseline"))
+
 admin.site.site_header = "HubSpot HITL portal"
 admin.site.site_title = "HITL portal"
 admin.site.index_title = "Operations"

@@ -4,14 +4,17 @@ Every verified request is kept as a WebhookReceipt (HubSpot's retries included: 
 what was sent and when). Events are unique per (app, dedupe_key), so a duplicate delivery finds its
 row and adds nothing, and only events seen for the first time are handed to processing.
 
-A concurrent duplicate (two deliveries of one event racing) is caught as an IntegrityError on the
-unique constraint inside a savepoint, and the loser treats it as seen (dj-stripe's
-`Event.process` does the same).
+The new events of a request are written with one multi-row INSERT … ON CONFLICT DO NOTHING on that
+unique constraint, and read back by receipt: a batch of 100 costs a handful of statements, not
+three per event (a savepoint, the insert, its release). A concurrent duplicate (two deliveries
+of one event racing) makes PostgreSQL wait for the other transaction and then skip the row, so
+the loser treats it as seen, as it did when it caught the IntegrityError in a savepoint
+(dj-stripe's `Event.process`); SQLite's INSERT OR IGNORE does the same under its write lock.
 """
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.webhooks.parsing import ParsedEvent
@@ -43,31 +46,25 @@ def store(
             remote_ip=request.META.get("REMOTE_ADDR") or None,
             event_count=len(events),
         )
-        known = set(
-            HubSpotEvent.objects.filter(app=app, dedupe_key__in=[e.dedupe_key for e in events]).values_list(
-                "dedupe_key", flat=True
+        fresh: dict[str, HubSpotEvent] = {}
+        for event in events:  # the same event twice in one array is one event
+            fresh.setdefault(
+                event.dedupe_key,
+                HubSpotEvent(
+                    app=app,
+                    receipt=receipt,
+                    dedupe_key=event.dedupe_key,
+                    event_type=event.event_type,
+                    portal_id=event.portal_id,
+                    object_id=event.object_id,
+                    occurred_at=event.occurred_at,
+                    payload=event.payload,
+                ),
             )
-        )
-        new_ids: list[int] = []
-        for event in events:
-            if event.dedupe_key in known:
-                continue
-            known.add(event.dedupe_key)  # the same event twice in one array
-            try:
-                with transaction.atomic():
-                    row = HubSpotEvent.objects.create(
-                        app=app,
-                        receipt=receipt,
-                        dedupe_key=event.dedupe_key,
-                        event_type=event.event_type,
-                        portal_id=event.portal_id,
-                        object_id=event.object_id,
-                        occurred_at=event.occurred_at,
-                        payload=event.payload,
-                    )
-            except IntegrityError:
-                continue  # a concurrent delivery of the same event won
-            new_ids.append(row.pk)
+        # Events seen before (or stored by a concurrent delivery) hit the unique constraint and are
+        # skipped; the rows carrying this receipt are exactly the new ones.
+        HubSpotEvent.objects.bulk_create(fresh.values(), ignore_conflicts=True)
+        new_ids = list(receipt.events.order_by("pk").values_list("pk", flat=True))
         if not new_ids:
             # Nothing new to do: the receipt is complete as it stands.
             receipt.status = WebhookReceipt.Status.PROCESSED

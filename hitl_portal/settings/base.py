@@ -296,3 +296,11 @@ HITL_WEBHOOK_MAX_BODY_BYTES = env.int("HITL_WEBHOOK_MAX_BODY_BYTES", default=102
 HITL_WEBHOOK_MAX_EVENTS = env.int("HITL_WEBHOOK_MAX_EVENTS", default=100)
 # How long an agent's name/email from the actors API is reused before asking HubSpot again.
 HITL_ACTOR_CACHE_SECONDS = env.int("HITL_ACTOR_CACHE_SECONDS", default=3600)
+
+# BENCHMARKS (`make bench`, bench/ and core/bench.py)
+# ------------------------------------------------------------------------------
+# On only in the benchmark's own server: mounts /bench/baseline/ (204, does nothing) and adds the
+# X-Bench-Queries response header (SQL statements per request). Never on in a deployment.
+HITL_BENCH = env.bool("HITL_BENCH", default=False)
+if HITL_BENCH:
+    MIDDLEWARE.insert(0, "core.bench.QueryCountMiddleware")

@@ -1,0 +1,1 @@
+"""One module per scenario; each returns rows for the report (bench/report.py)."""

@@ -1,0 +1,24 @@
+"""What every scenario gets: where the portal listens, how to sign, who the bot is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bench.hubspot import Signer
+from bench.receiver import Receiver
+
+
+@dataclass
+class Context:
+    port: int  # the portal's gunicorn
+    public_base_url: str
+    signer: Signer
+    provisioned: dict  # provision_connection --sandbox --json
+    receiver: Receiver
+    celery_app: object
+    run_id: str
+    cookies: dict[str, str] = field(default_factory=dict)  # admin sessions by label
+    duration: float = 10.0  # seconds per measured run
+
+    def path_of(self, url: str) -> str:
+        return url.removeprefix(self.public_base_url)

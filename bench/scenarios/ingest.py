@@ -1,0 +1,87 @@
+"""(a) Webhook ingest: HubSpot-signed batches of 1 and 100 new events to /webhooks/hubspot/<token>/app/
+at HubSpot's default concurrency (10) and higher (50), beside the baseline view at the same
+concurrency with the same 1-event body.
+
+The worker's consumer is paused while it runs: these are the figures of the ack path (verify,
+store, enqueue), which HubSpot waits for; on a deployment the workers run on other cores or
+machines. The backlog is purged afterwards (the events stay stored and pending).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from bench.hubspot import app_events
+from bench.load import build, closed_loop
+from bench.report import Row, failures, ms, p, under
+from bench.scenarios.context import Context
+
+CONCURRENCIES = (10, 50)
+QUEUE = "celery"
+
+
+async def run(ctx: Context) -> list[Row]:
+    path = ctx.path_of(ctx.provisioned["app_webhook_url"])
+    portal_id, app_id = int(ctx.provisioned["portal_id"]), int(ctx.provisioned["app_id"])
+    next_id = itertools.count(int(ctx.run_id, 16) % 10**9 * 10**6)
+    one_body = app_events(0, 1, portal_id=portal_id, app_id=app_id)
+
+    def baseline(_i):
+        return build("POST", "/bench/baseline/", ctx.port, one_body, {"Content-Type": "application/json"})
+
+    def batch(size):
+        def make(_i):
+            first = next(next_id)
+            for _ in range(size - 1):
+                next(next_id)
+            return ctx.signer.request(path, app_events(first, size, portal_id=portal_id, app_id=app_id))
+
+        return make
+
+    rows: list[Row] = []
+    ctx.celery_app.control.cancel_consumer(QUEUE, reply=True, timeout=5)
+    try:
+        for concurrency in CONCURRENCIES:
+            kw = {"concurrency": concurrency, "duration": ctx.duration, "max_requests": 200_000}
+            base = await closed_loop(ctx.port, baseline, **kw)
+            one = await closed_loop(ctx.port, batch(1), **kw)
+            hundred = await closed_loop(ctx.port, batch(100), **{**kw, "max_requests": 20_000})
+            rows += _rows(concurrency, base, one, hundred)
+    finally:
+        ctx.celery_app.control.purge()
+        ctx.celery_app.control.add_consumer(QUEUE, reply=True, timeout=5)
+    return rows
+
+
+def _rows(c: int, base, one, hundred) -> list[Row]:
+    s = f"ingest c={c}"
+    ratio = one.rate / base.rate if base.rate else 0.0
+    return [
+        Row(
+            s,
+            "baseline 204 view",
+            f"{base.rate:.0f} req/s, p50 {ms(p(base, 50))}, p99 {ms(p(base, 99))}",
+            note=failures(base).lstrip("; "),
+        ),
+        Row(
+            s,
+            "1-event batch",
+            f"{one.rate:.0f} req/s = {one.rate:.0f} events/s, p50 {ms(p(one, 50))}, p99 {ms(p(one, 99))}",
+            note=failures(one).lstrip("; "),
+        ),
+        Row(s, "1-event vs baseline req/s", f"{ratio:.0%}", ">= 50 %", ratio >= 0.5),
+        Row(
+            s,
+            "100-event batch",
+            f"{hundred.rate:.1f} req/s, p50 {ms(p(hundred, 50))}",
+            note=failures(hundred).lstrip("; "),
+        ),
+        Row(s, "100-event batch ack p99", ms(p(hundred, 99)), "< 50 ms", under(p(hundred, 99), 50)),
+        Row(
+            s,
+            "events/s ingested (100-event)",
+            f"{hundred.rate * 100:.0f} events/s",
+            ">= 10,000",
+            hundred.rate * 100 >= 10_000,
+        ),
+    ]

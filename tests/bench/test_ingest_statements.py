@@ -1,0 +1,91 @@
+"""The webhook ingest path writes a batch in a fixed number of statements, not three per event
+(found by `make bench`: a 100-event batch ran 305 statements; see docs/benchmarks.md)."""
+
+import threading
+from unittest import mock
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from conversations.models import HubSpotEvent, WebhookReceipt
+from tests.factories import HubSpotAppFactory
+from tests.webhooks.helpers import deliver
+
+pytestmark = pytest.mark.django_db
+
+
+def batch(first: int, count: int) -> list[dict]:
+    return [
+        {
+            "eventId": first + k,
+            "subscriptionId": 102,
+            "portalId": 20260301,
+            "appId": 4242001,
+            "occurredAt": 1772366406000 + k,
+            "subscriptionType": "conversation.newMessage",
+            "attemptNumber": 0,
+            "objectId": 9001 + k,
+            "messageId": f"m{first + k}",
+            "changeFlag": "NEW_MESSAGE",
+        }
+        for k in range(count)
+    ]
+
+
+@pytest.fixture
+def enqueued():
+    with mock.patch("conversations.tasks.webhooks.process_hubspot_events.delay_on_commit") as delay:
+        yield delay
+
+
+def test_a_100_event_batch_takes_a_handful_of_statements(client, enqueued):
+    app = HubSpotAppFactory()
+    with CaptureQueriesContext(connection) as small:
+        assert deliver(client, app, "app", batch(1, 1)).status_code == 200
+    with CaptureQueriesContext(connection) as large:
+        response = deliver(client, app, "app", batch(100, 100))
+    assert response.json() == {"received": 100, "new": 100, "duplicates": 0}
+    assert len(large.captured_queries) == len(small.captured_queries) <= 10
+    stored = list(HubSpotEvent.objects.filter(receipt__event_count=100).order_by("pk"))
+    assert [e.dedupe_key for e in stored] == [f"event:{100 + k}" for k in range(100)]
+    assert enqueued.call_args.args[0] == [e.pk for e in stored]
+
+
+def test_known_and_repeated_events_in_a_batch_are_not_stored_again(client, enqueued):
+    app = HubSpotAppFactory()
+    deliver(client, app, "app", batch(1, 50))
+    mixed = batch(26, 50) + batch(60, 1)  # 25 known, 25 new, one of them twice
+    response = deliver(client, app, "app", mixed)
+    assert response.json() == {"received": 51, "new": 25, "duplicates": 26}
+    assert HubSpotEvent.objects.filter(app=app).count() == 75
+    newest = WebhookReceipt.objects.order_by("-received_at", "-pk").first()
+    assert sorted(newest.events.values_list("dedupe_key", flat=True)) == sorted(
+        f"event:{k}" for k in range(51, 76)
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_of_one_batch_store_each_event_once(enqueued):
+    from django.test import Client
+
+    app = HubSpotAppFactory()
+    events = batch(1, 100)
+    results, start = [], threading.Barrier(4)
+
+    def post():
+        try:
+            start.wait()
+            results.append(deliver(Client(), app, "app", events).json())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4
+    assert sum(r["new"] for r in results) == 100
+    assert HubSpotEvent.objects.filter(app=app).count() == 100

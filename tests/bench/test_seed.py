@@ -1,0 +1,58 @@
+"""The admin scenario's seed: exactly N escalations across M tenants, reused when already there."""
+
+from collections import Counter
+
+import pytest
+
+from bench import seed
+from conversations.models import Escalation, EscalationStatus
+from tenants.models import Tenant
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+PREFIX = "seedtest-{:03d}"
+
+
+def per_tenant() -> Counter:
+    rows = Escalation.objects.filter(connection__tenant__slug__startswith="seedtest-")
+    return Counter(rows.values_list("connection__tenant__slug", flat=True))
+
+
+def test_seeds_exactly_n_escalations_across_m_tenants_then_reuses_them():
+    first = seed.seed_admin(tenants=4, escalations=103, prefix=PREFIX)
+    assert first["reused"] is False
+    counts = per_tenant()
+    assert sorted(counts) == [PREFIX.format(i) for i in range(1, 5)]
+    assert sum(counts.values()) == 103
+    assert max(counts.values()) - min(counts.values()) <= 1  # spread evenly
+    # Rows are real escalations: every one in its tenant's own connection and inbox, all statuses.
+    for escalation in Escalation.objects.filter(connection__tenant__slug__startswith="seedtest-")[:20]:
+        assert escalation.inbox.connection_id == escalation.connection_id
+    statuses = set(Escalation.objects.values_list("status", flat=True))
+    assert {EscalationStatus.CLOSED, EscalationStatus.OPEN, EscalationStatus.ASSIGNED} <= statuses
+
+    again = seed.seed_admin(tenants=4, escalations=103, prefix=PREFIX)
+    assert again["reused"] is True
+    assert sum(per_tenant().values()) == 103
+
+
+def test_a_different_size_is_seeded_again_not_added_to():
+    seed.seed_admin(tenants=3, escalations=30, prefix=PREFIX)
+    result = seed.seed_admin(tenants=3, escalations=45, prefix=PREFIX)
+    assert result["reused"] is False
+    assert sum(per_tenant().values()) == 45
+    assert Tenant.objects.filter(slug__startswith="seedtest-").count() == 3
+
+
+def test_sessions_log_in_a_superuser_and_one_tenants_admin(client):
+    seed.seed_admin(tenants=2, escalations=4, prefix=PREFIX)
+    cookies = seed.admin_sessions(PREFIX.format(1))
+    assert set(cookies) == {"superuser", "tenant admin"}
+    for session in cookies.values():
+        client.cookies["sessionid"] = session
+        response = client.get("/admin/")
+        assert response.status_code == 200, response
+        assert response.context["user"].is_authenticated
+    admin = response.context["user"]
+    assert not admin.is_superuser
+    assert list(Tenant.objects.visible_to(admin).values_list("slug", flat=True)) == [PREFIX.format(1)]
