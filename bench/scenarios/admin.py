@@ -8,6 +8,8 @@ One request at a time, like one person's browser (the live endpoint is polled). 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bench.load import build, closed_loop
 from bench.report import Row, failures, ms, p, under
 from bench.scenarios.context import Context
@@ -33,7 +35,10 @@ async def _measure(ctx: Context, who: str, figure: str, path: str, session: str)
     queries: list[int] = []
 
     def make(_i: int) -> bytes:
-        return build("GET", path, ctx.port, headers=headers)
+        # The live endpoint as the page polls it: changes since a moment ago (a cursor it was given).
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=3)
+        target = f"{path}?since={since.isoformat().replace('+00:00', 'Z')}" if path.endswith("/live/") else path
+        return build("GET", target, ctx.port, headers=headers)
 
     def count(_i, response) -> None:
         if "x-bench-queries" in response.headers:
