@@ -36,8 +36,8 @@ async def _measure(ctx: Context, who: str, figure: str, path: str, session: str)
 
     def make(_i: int) -> bytes:
         # The live endpoint as the page polls it: changes since a moment ago (a cursor it was given).
-        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=3)
-        target = f"{path}?since={since.isoformat().replace('+00:00', 'Z')}" if path.endswith("/live/") else path
+        since = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=3)).isoformat().replace("+00:00", "Z")
+        target = f"{path}?since={since}" if path.endswith("/live/") else path
         return build("GET", target, ctx.port, headers=headers)
 
     def count(_i, response) -> None:
