@@ -9,15 +9,23 @@ already retried per call by the client) re-run the task after an exponential, ji
 capped well below Redis' 1 h visibility timeout; the event stays pending with the error in
 `result`. After MAX_RETRIES it is marked failed. Other HubSpot errors (404, 401…) and bugs mark
 that event failed at once and processing moves on to the next event.
+
+Lost tasks (STYLE pattern 6's safety net): `sweep_pending_webhook_events` (beat, every minute)
+re-enqueues events still pending HITL_SWEEP_GRACE_SECONDS after they were stored whose task
+vanished: never enqueued (broker down when the webhook was stored), dropped by a broker restarted
+without its data, or killed with its worker mid-run (Redis would redeliver that one only after
+its 1 h visibility timeout). An event waiting for a retry countdown is left to it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 
 from celery import shared_task
-from django.db.models import F
+from django.conf import settings
+from django.db.models import F, Q
 from django.utils import timezone
 
 from connections.hubspot import RETRYABLE_ERRORS, HubSpotError
@@ -29,6 +37,12 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = 8
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_MAX_SECONDS = 15 * 60
+SWEEP_BATCH = 100  # events per re-enqueued task (a webhook brings at most 100)
+# Longer than every countdown of a retried event together (with jitter): a retried event still
+# pending after this lost its task too.
+RETRIED_LOST_AFTER = dt.timedelta(
+    seconds=sum(1.2 * min(BACKOFF_BASE_SECONDS * 2**n, BACKOFF_MAX_SECONDS) for n in range(MAX_RETRIES)) + 60
+)
 
 
 def countdown(retries: int, retry_after: float | None = None) -> float:
@@ -84,4 +98,29 @@ def _finish_receipts(events: list[HubSpotEvent]) -> None:
         )
 
 
-__all__ = ["process_hubspot_events"]
+def lost_event_ids(*, now: dt.datetime | None = None, limit: int = 1000) -> list[int]:
+    """Pending events whose processing task is presumed lost, oldest first.
+
+    One that never recorded a failure (`result` empty) had nothing waiting for it after the grace
+    period; one that did is waiting for a retry countdown, and counts as lost only after every
+    countdown could have passed.
+    """
+    now = now or timezone.now()
+    grace = dt.timedelta(seconds=settings.HITL_SWEEP_GRACE_SECONDS)
+    lost = Q(result="", created_at__lte=now - grace) | Q(created_at__lte=now - RETRIED_LOST_AFTER)
+    rows = HubSpotEvent.objects.filter(status=HubSpotEvent.Status.PENDING).filter(lost)
+    return list(rows.order_by("created_at", "pk").values_list("pk", flat=True)[:limit])
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_pending_webhook_events() -> int:
+    """Every minute (beat): re-enqueue processing of events whose task was lost. Returns how many."""
+    ids = lost_event_ids()
+    for start in range(0, len(ids), SWEEP_BATCH):
+        process_hubspot_events.delay(ids[start : start + SWEEP_BATCH])
+    if ids:
+        logger.warning("re-enqueued %d HubSpot event(s) whose processing task was lost", len(ids))
+    return len(ids)
+
+
+__all__ = ["process_hubspot_events", "sweep_pending_webhook_events"]
