@@ -25,7 +25,7 @@ import random
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from connections.hubspot import RETRYABLE_ERRORS, HubSpotError
@@ -53,11 +53,10 @@ def countdown(retries: int, retry_after: float | None = None) -> float:
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def process_hubspot_events(self, event_ids: list[int]) -> dict:
-    """Apply events in HubSpot's order of occurrence (lifecycle copes with any order anyway)."""
-    events = list(
-        HubSpotEvent.objects.select_related("app", "receipt")
-        .filter(pk__in=event_ids)
-        .order_by(F("occurred_at").asc(nulls_last=True), "pk")
+    """Apply events in HubSpot's order of occurrence, after any earlier event about the same thread
+    that is still pending (see `_with_earlier_pending`)."""
+    events = _with_earlier_pending(
+        list(HubSpotEvent.objects.select_related("app", "receipt").filter(pk__in=event_ids))
     )
     counts: dict[str, int] = {}
     for event in events:
@@ -83,6 +82,37 @@ def process_hubspot_events(self, event_ids: list[int]) -> dict:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     _finish_receipts(events)
     return counts
+
+
+def _with_earlier_pending(events: list[HubSpotEvent]) -> list[HubSpotEvent]:
+    """The events plus every pending one about the same thread that occurred before the latest of
+    them, sorted by occurrence.
+
+    An agent's replies reach the bot in the order they are processed. Processing in order of
+    arrival is not enough once a task is lost or retried: the events of a webhook stored while the
+    broker was down, or of a worker killed mid-task, wait for the sweep, and a later reply arriving
+    meanwhile would overtake them. Taking the earlier ones along keeps each thread in HubSpot's
+    order; one that fails with a retryable error makes this task retry too, so nothing overtakes
+    it. Running an event twice (it is also queued elsewhere) is a no-op: processing is idempotent.
+    """
+    latest: dict[tuple[int, str], dt.datetime] = {}
+    for event in events:
+        if event.object_id and event.occurred_at:
+            key = (event.app_id, event.object_id)
+            latest[key] = max(latest.get(key, event.occurred_at), event.occurred_at)
+    if latest:
+        earlier = Q()
+        for (app_id, object_id), at in latest.items():
+            earlier |= Q(app_id=app_id, object_id=object_id, occurred_at__lt=at)
+        known = {e.pk for e in events}
+        events += [
+            e
+            for e in HubSpotEvent.objects.select_related("app", "receipt")
+            .filter(earlier, status=HubSpotEvent.Status.PENDING)
+            .exclude(pk__in=known)
+        ]
+    far_future = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return sorted(events, key=lambda e: (e.occurred_at or far_future, e.pk))
 
 
 def _finish_receipts(events: list[HubSpotEvent]) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from tests.e2e.conftest import e2e_settings, provisioned  # noqa: F401 - fixtures reused as they are
 from tests.faults.bot import FaultyBot
+from tests.webhooks.conftest import platform_app, platform_connection  # noqa: F401
 
 FIGURES_KEY = "fault_figures"
 COLUMNS = [

@@ -1,14 +1,18 @@
-"""Which stored webhook events the sweep treats as lost (fast, no worker): the rule World.beat
-relies on in the SIGKILL and broker-restart scenarios."""
+"""Lost processing tasks, fast and without a worker: which stored webhook events the sweep treats
+as lost (the rule World.beat relies on in the SIGKILL and broker-restart scenarios), and a later
+event of a thread taking the earlier, still pending ones along so none is overtaken."""
 
 import datetime as dt
 
 import pytest
 from django.utils import timezone
 
-from conversations.models import HubSpotEvent, WebhookReceipt
+from conversations.models import EscalationEvent, HubSpotEvent, WebhookReceipt
 from conversations.tasks import webhooks
 from tests.factories import HubSpotAppFactory
+from tests.webhooks.conftest import cache_actor, make_escalation
+from tests.webhooks.helpers import deliver
+from tests.webhooks.test_routing import assigned
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +49,18 @@ def test_lost_events_are_the_untouched_ones_past_the_grace(settings):
 def test_the_sweep_is_scheduled_with_beat(settings):
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "conversations.tasks.webhooks.sweep_pending_webhook_events" in tasks
+
+
+def test_a_later_event_of_a_thread_processes_the_earlier_pending_ones_first(
+    client, platform_app, platform_connection, django_capture_on_commit_callbacks
+):
+    make_escalation(platform_connection, thread_id="9001")
+    cache_actor(platform_connection, "A-1", "First")
+    cache_actor(platform_connection, "A-2", "Second")
+    with django_capture_on_commit_callbacks(execute=False):  # its task is lost (broker restart)
+        deliver(client, platform_app, "app", [assigned(actor="A-1", event_id=1, at=1000_000)])
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(client, platform_app, "app", [assigned(actor="A-2", event_id=2, at=2000_000)])
+    assert set(HubSpotEvent.objects.values_list("status", flat=True)) == {"processed"}
+    agents = [e.data["agent"]["id"] for e in EscalationEvent.objects.order_by("sequence")]
+    assert agents == ["A-1", "A-2"], "the bot hears of both assignments, in HubSpot's order"
