@@ -11,10 +11,14 @@ unique constraint inside a savepoint, and the loser treats it as seen (dj-stripe
 
 from __future__ import annotations
 
+import logging
+
 from django.db import IntegrityError, transaction
 
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.webhooks.parsing import ParsedEvent
+
+logger = logging.getLogger(__name__)
 
 # Never stored: credentials a proxy or client might add. HubSpot's own headers are kept.
 _SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-api-key"}
@@ -29,8 +33,10 @@ def store(
 ) -> tuple[WebhookReceipt, list[int]]:
     """Save the receipt and new events in one transaction; return the receipt and new event ids.
 
-    Processing is enqueued on commit (Celery's `delay_on_commit`), so a worker never looks for rows
-    that are not committed yet.
+    Processing is enqueued on commit, so a worker never looks for rows that are not committed yet.
+    The events are durable by then: if the broker cannot take the task (down, restarting), the
+    request still succeeds and `sweep_pending_webhook_events` processes them once it is back. A
+    5xx instead would only make HubSpot retry into rows already stored, as duplicates.
     """
     from conversations.tasks.webhooks import process_hubspot_events
 
@@ -73,5 +79,14 @@ def store(
             receipt.status = WebhookReceipt.Status.PROCESSED
             receipt.save(update_fields=["status"])
         else:
-            process_hubspot_events.delay_on_commit(new_ids)
+            transaction.on_commit(lambda: _enqueue(process_hubspot_events, new_ids))
     return receipt, new_ids
+
+
+def _enqueue(task, event_ids: list[int]) -> None:
+    try:
+        task.delay(event_ids)
+    except Exception:
+        logger.warning(
+            "broker unavailable: %d stored HubSpot event(s) left for the sweep", len(event_ids), exc_info=True
+        )

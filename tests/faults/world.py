@@ -275,3 +275,42 @@ def lock_waiters() -> int:
             " WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
         return cursor.fetchone()[0]
+
+
+class HubSpotSender:
+    """HubSpot sending its webhooks: the sandbox's outbox, sent from a thread of this process.
+
+    Real HubSpot does not depend on our broker; the sandbox normally sends through a Celery task,
+    which would stop with the broker. While this runs, that task's `delay` is switched off (the
+    test monkeypatches it) and this thread sends each due delivery and its retries instead,
+    recording every answer as (status or None, seconds, when).
+    """
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[int | None, float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        from sandbox import webhooks
+
+        try:
+            while not self._stop.is_set():
+                for delivery_id in webhooks.due_delivery_ids():
+                    started = time.monotonic()
+                    webhooks.send_delivery(delivery_id)
+                    status = SandboxWebhookDelivery.objects.get(pk=delivery_id).last_status_code
+                    self.answers.append((status, time.monotonic() - started, time.monotonic()))
+                self._stop.wait(0.1)
+        finally:
+            connection.close()
+
+    def __enter__(self) -> HubSpotSender:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(30)
