@@ -38,8 +38,6 @@ def store(
     request still succeeds and `sweep_pending_webhook_events` processes them once it is back. A
     5xx instead would only make HubSpot retry into rows already stored, as duplicates.
     """
-    from conversations.tasks.webhooks import process_hubspot_events
-
     with transaction.atomic():
         receipt = WebhookReceipt.objects.create(
             app=app,
@@ -79,13 +77,20 @@ def store(
             receipt.status = WebhookReceipt.Status.PROCESSED
             receipt.save(update_fields=["status"])
         else:
-            transaction.on_commit(lambda: _enqueue(process_hubspot_events, new_ids))
+            enqueue_on_commit(new_ids)
     return receipt, new_ids
 
 
-def _enqueue(task, event_ids: list[int]) -> None:
+def enqueue_on_commit(event_ids: list[int]) -> None:
+    """Queue processing of the events once the current transaction commits (see `store`)."""
+    transaction.on_commit(lambda: _enqueue(event_ids))
+
+
+def _enqueue(event_ids: list[int]) -> None:
+    from conversations.tasks.webhooks import process_hubspot_events
+
     try:
-        task.delay(event_ids)
+        process_hubspot_events.delay(event_ids)
     except Exception:
         logger.warning(
             "broker unavailable: %d stored HubSpot event(s) left for the sweep", len(event_ids), exc_info=True
