@@ -51,4 +51,4 @@ def superuser(db):
     return UserFactory(username="root", is_superuser=True)
 
 
-pytest_plugins = ["tests.worker", "tests.browser"]
+pytest_plugins = ["tests.worker", "tests.browser", "tests.figures", "pytester"]

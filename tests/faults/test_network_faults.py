@@ -36,8 +36,8 @@ def test_hubspot_duplicates_and_reorders_webhooks(
     world.close_all()
     world.finish()
     row = world.check()
-    assert row["webhook_duplicates"] > 0, "the sandbox must really have sent duplicates"
-    figures(row)
+    assert row["dup webhook events suppressed"] > 0, "the sandbox must really have sent duplicates"
+    figures("Fault tests", **row)
 
 
 def test_hubspot_answers_429_and_5xx_to_publishes(
@@ -57,7 +57,7 @@ def test_hubspot_answers_429_and_5xx_to_publishes(
             world.user_says(case, f"user message {n} in {case.conversation_id}")
     world.finish(timeout=120)
     assert SandboxBehaviour.current().fail_next_requests == 0, "every injected failure was served"
-    figures(world.check())
+    figures("Fault tests", **world.check())
 
 
 def test_bot_callback_endpoint_down_then_failing(live_server, provisioned, faulty_bot, fault_worker, figures):
@@ -79,6 +79,6 @@ def test_bot_callback_endpoint_down_then_failing(live_server, provisioned, fault
     world.close_all()
     world.finish()
     row = world.check()
-    assert row["failed_callbacks"] == 4
-    row["failed_callbacks"] = f"4 + {refused.count()} refused"
-    figures(row)
+    assert row["failed callback POSTs"] == 4
+    row["notes"] = f"+ {refused.count()} attempts refused while the bot was down"
+    figures("Fault tests", **row)

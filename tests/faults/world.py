@@ -217,17 +217,18 @@ class World:
         assert self.bot.count() == expected_bot
         return {
             "scenario": self.scenario,
-            "escalations": len(self.cases),
-            "bot_expected": expected_bot,
-            "bot_delivered": self.bot.count(),
-            "hubspot_expected": sum(1 + len(c.to_hubspot) for c in self.cases),
-            "hubspot_held": SandboxMessage.objects.filter(type="MESSAGE", direction=INCOMING).count(),
-            "webhook_duplicates": received_events - HubSpotEvent.objects.count(),
-            "failed_callbacks": self.bot.failed_posts(),
-            "redelivered_ids": len(set(self.bot.redeliveries)),
-            "redelivered_posts": len(self.bot.redeliveries),
-            "out_of_order": out_of_order,
-            "seconds": round(time.monotonic() - self.started, 1),
+            "esc": len(self.cases),
+            "bot events expected": expected_bot,
+            "delivered (distinct ids)": self.bot.count(),
+            "to HubSpot expected": sum(1 + len(c.to_hubspot) for c in self.cases),
+            "held once": SandboxMessage.objects.filter(type="MESSAGE", direction=INCOMING).count(),
+            "dup webhook events suppressed": received_events - HubSpotEvent.objects.count(),
+            "failed callback POSTs": self.bot.failed_posts(),
+            "redelivered ids": len(set(self.bot.redeliveries)),
+            "redelivered POSTs": len(self.bot.redeliveries),
+            "out of order": out_of_order,
+            "wall s": round(time.monotonic() - self.started, 1),
+            "notes": "",
         }
 
 
