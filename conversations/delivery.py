@@ -33,16 +33,18 @@ from django.utils import timezone
 from conversations import callbacks
 from conversations.models import DeliveryStatus, Escalation, EscalationEvent
 
-# Longer than one attempt can take (3 s connect + 10 s read + recording), so a claim does not
-# expire under a live attempt; short enough that a crashed worker's event is retried soon.
-CLAIM_LEASE_SECONDS = 60
 # Timers fire a little early; a countdown retry this much before its time still counts as due.
 DUE_SLACK_SECONDS = 1
 # One run stops after this long and asks to be re-queued, staying under the task time limits.
 RUN_BUDGET_SECONDS = 60
-# Events never attempted are left to the task enqueued by emit() for this long before the sweep
-# treats them as lost (broker down at commit time).
-FRESH_GRACE_SECONDS = 30
+
+
+def claim_lease_seconds() -> float:
+    """How long a claim holds (HITL_CALLBACK_CLAIM_LEASE_SECONDS): longer than one attempt can take
+    (connect + read timeout + recording), so a claim does not expire under a live attempt; short
+    enough that the event of a worker killed mid-POST is retried soon (by the sweep)."""
+    floor = settings.HITL_CALLBACK_CONNECT_TIMEOUT + settings.HITL_CALLBACK_READ_TIMEOUT + 2
+    return max(settings.HITL_CALLBACK_CLAIM_LEASE_SECONDS, floor)
 
 
 def retry_delay(failures: int) -> float:
@@ -79,7 +81,7 @@ def _first_pending(escalation_id) -> EscalationEvent | None:
 def _claim(event: EscalationEvent, now: dt.datetime) -> bool:
     slack = dt.timedelta(seconds=DUE_SLACK_SECONDS)
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + slack)
-    lease_until = now + dt.timedelta(seconds=CLAIM_LEASE_SECONDS)
+    lease_until = now + dt.timedelta(seconds=claim_lease_seconds())
     claimed = (
         EscalationEvent.objects.filter(pk=event.pk, delivery_status=DeliveryStatus.PENDING)
         .filter(due)
@@ -149,9 +151,10 @@ def due_escalation_ids(*, now: dt.datetime | None = None, limit: int = 1000) -> 
         delivery_status=DeliveryStatus.PENDING,
         sequence__lt=OuterRef("sequence"),
     )
-    due = Q(next_attempt_at__lte=now) | Q(
-        next_attempt_at__isnull=True, created_at__lte=now - dt.timedelta(seconds=FRESH_GRACE_SECONDS)
-    )
+    # Events never attempted are left to the task emit() enqueued for HITL_SWEEP_GRACE_SECONDS
+    # before they count as lost (broker down at commit time, or restarted without its data).
+    grace = dt.timedelta(seconds=settings.HITL_SWEEP_GRACE_SECONDS)
+    due = Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, created_at__lte=now - grace)
     rows = (
         EscalationEvent.objects.filter(delivery_status=DeliveryStatus.PENDING)
         .filter(due)

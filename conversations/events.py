@@ -10,12 +10,15 @@ webhook reaching this point finds its event already there and adds nothing.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from conversations.models import DeliveryStatus, Escalation, EscalationEvent
+
+logger = logging.getLogger(__name__)
 
 
 def emit(
@@ -51,4 +54,12 @@ def emit(
 def _schedule_delivery(escalation_id) -> None:
     from conversations.tasks import deliver_callbacks
 
-    deliver_callbacks.delay(str(escalation_id))
+    try:
+        deliver_callbacks.delay(str(escalation_id))
+    except Exception:
+        # Broker unavailable after the event was committed: raising here would fail the caller's
+        # already-done work (a webhook event marked failed). The callbacks sweep sends events never
+        # attempted once they are HITL_SWEEP_GRACE_SECONDS old.
+        logger.warning(
+            "broker unavailable: delivery of escalation %s left for the sweep", escalation_id, exc_info=True
+        )

@@ -128,6 +128,9 @@ class EscalationViewSet(
     renderer_classes = [JSONRenderer]
     serializer_class = s.EscalationSerializer
     pagination_class = NewestFirst
+    # Any id segment reaches the view (the router's default refuses dots), so a malformed id is the
+    # API's JSON 404 rather than Django's HTML page (found by Schemathesis: GET /escalations/0.5/).
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         key = self.request.auth

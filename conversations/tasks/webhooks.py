@@ -9,15 +9,23 @@ already retried per call by the client) re-run the task after an exponential, ji
 capped well below Redis' 1 h visibility timeout; the event stays pending with the error in
 `result`. After MAX_RETRIES it is marked failed. Other HubSpot errors (404, 401…) and bugs mark
 that event failed at once and processing moves on to the next event.
+
+Lost tasks (STYLE pattern 6's safety net): `sweep_pending_webhook_events` (beat, every minute)
+re-enqueues events still pending HITL_SWEEP_GRACE_SECONDS after they were stored whose task
+vanished: never enqueued (broker down when the webhook was stored), dropped by a broker restarted
+without its data, or killed with its worker mid-run (Redis would redeliver that one only after
+its 1 h visibility timeout). An event waiting for a retry countdown is left to it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 
 from celery import shared_task
-from django.db.models import F
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from connections.hubspot import RETRYABLE_ERRORS, HubSpotError
@@ -29,6 +37,12 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = 8
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_MAX_SECONDS = 15 * 60
+SWEEP_BATCH = 100  # events per re-enqueued task (a webhook brings at most 100)
+# Longer than every countdown of a retried event together (with jitter): a retried event still
+# pending after this lost its task too.
+RETRIED_LOST_AFTER = dt.timedelta(
+    seconds=sum(1.2 * min(BACKOFF_BASE_SECONDS * 2**n, BACKOFF_MAX_SECONDS) for n in range(MAX_RETRIES)) + 60
+)
 
 
 def countdown(retries: int, retry_after: float | None = None) -> float:
@@ -39,11 +53,10 @@ def countdown(retries: int, retry_after: float | None = None) -> float:
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def process_hubspot_events(self, event_ids: list[int]) -> dict:
-    """Apply events in HubSpot's order of occurrence (lifecycle copes with any order anyway)."""
-    events = list(
-        HubSpotEvent.objects.select_related("app", "receipt")
-        .filter(pk__in=event_ids)
-        .order_by(F("occurred_at").asc(nulls_last=True), "pk")
+    """Apply events in HubSpot's order of occurrence, after any earlier event about the same thread
+    that is still pending (see `_with_earlier_pending`)."""
+    events = _with_earlier_pending(
+        list(HubSpotEvent.objects.select_related("app", "receipt").filter(pk__in=event_ids))
     )
     counts: dict[str, int] = {}
     for event in events:
@@ -71,6 +84,37 @@ def process_hubspot_events(self, event_ids: list[int]) -> dict:
     return counts
 
 
+def _with_earlier_pending(events: list[HubSpotEvent]) -> list[HubSpotEvent]:
+    """The events plus every pending one about the same thread that occurred before the latest of
+    them, sorted by occurrence.
+
+    An agent's replies reach the bot in the order they are processed. Processing in order of
+    arrival is not enough once a task is lost or retried: the events of a webhook stored while the
+    broker was down, or of a worker killed mid-task, wait for the sweep, and a later reply arriving
+    meanwhile would overtake them. Taking the earlier ones along keeps each thread in HubSpot's
+    order; one that fails with a retryable error makes this task retry too, so nothing overtakes
+    it. Running an event twice (it is also queued elsewhere) is a no-op: processing is idempotent.
+    """
+    latest: dict[tuple[int, str], dt.datetime] = {}
+    for event in events:
+        if event.object_id and event.occurred_at:
+            key = (event.app_id, event.object_id)
+            latest[key] = max(latest.get(key, event.occurred_at), event.occurred_at)
+    if latest:
+        earlier = Q()
+        for (app_id, object_id), at in latest.items():
+            earlier |= Q(app_id=app_id, object_id=object_id, occurred_at__lt=at)
+        known = {e.pk for e in events}
+        events += [
+            e
+            for e in HubSpotEvent.objects.select_related("app", "receipt")
+            .filter(earlier, status=HubSpotEvent.Status.PENDING)
+            .exclude(pk__in=known)
+        ]
+    far_future = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return sorted(events, key=lambda e: (e.occurred_at or far_future, e.pk))
+
+
 def _finish_receipts(events: list[HubSpotEvent]) -> None:
     """A receipt is processed once none of its events is pending, failed if any failed."""
     for receipt_id in {e.receipt_id for e in events}:
@@ -84,4 +128,29 @@ def _finish_receipts(events: list[HubSpotEvent]) -> None:
         )
 
 
-__all__ = ["process_hubspot_events"]
+def lost_event_ids(*, now: dt.datetime | None = None, limit: int = 1000) -> list[int]:
+    """Pending events whose processing task is presumed lost, oldest first.
+
+    One that never recorded a failure (`result` empty) had nothing waiting for it after the grace
+    period; one that did is waiting for a retry countdown, and counts as lost only after every
+    countdown could have passed.
+    """
+    now = now or timezone.now()
+    grace = dt.timedelta(seconds=settings.HITL_SWEEP_GRACE_SECONDS)
+    lost = Q(result="", created_at__lte=now - grace) | Q(created_at__lte=now - RETRIED_LOST_AFTER)
+    rows = HubSpotEvent.objects.filter(status=HubSpotEvent.Status.PENDING).filter(lost)
+    return list(rows.order_by("created_at", "pk").values_list("pk", flat=True)[:limit])
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_pending_webhook_events() -> int:
+    """Every minute (beat): re-enqueue processing of events whose task was lost. Returns how many."""
+    ids = lost_event_ids()
+    for start in range(0, len(ids), SWEEP_BATCH):
+        process_hubspot_events.delay(ids[start : start + SWEEP_BATCH])
+    if ids:
+        logger.warning("re-enqueued %d HubSpot event(s) whose processing task was lost", len(ids))
+    return len(ids)
+
+
+__all__ = ["process_hubspot_events", "sweep_pending_webhook_events"]

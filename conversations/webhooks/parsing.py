@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -36,11 +37,32 @@ class ParsedEvent:
     payload: dict
 
 
+def _refuse_constant(name: str):
+    # Python's json accepts NaN and Infinity; JSON (and PostgreSQL's jsonb) does not.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range for a JSON number")
+    return value
+
+
 def load_json(body: bytes):
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ParseError(f"The body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ParseError("The body's JSON is nested too deeply.") from None
+    # Found by fuzzing (tests/faults/test_webhook_fuzz.py), each a 500 when the event was saved:
+    # NaN/Infinity/1e999 (above), deep nesting (RecursionError), and a lone surrogate escape such
+    # as "\ud800", valid JSON but not storable as UTF-8 or in jsonb.
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParseError("The body contains an unpaired UTF-16 surrogate escape (like \\ud800).") from None
     # Valid JSON, but PostgreSQL's jsonb cannot store U+0000: refuse it here as a 400 instead of
     # failing later with a 500 when the event is saved.
     if b"\\u0000" in body.lower():

@@ -14,10 +14,14 @@ the loser treats it as seen, as it did when it caught the IntegrityError in a sa
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.webhooks.parsing import ParsedEvent
+
+logger = logging.getLogger(__name__)
 
 # Never stored: credentials a proxy or client might add. HubSpot's own headers are kept.
 _SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-api-key"}
@@ -32,11 +36,11 @@ def store(
 ) -> tuple[WebhookReceipt, list[int]]:
     """Save the receipt and new events in one transaction; return the receipt and new event ids.
 
-    Processing is enqueued on commit (Celery's `delay_on_commit`), so a worker never looks for rows
-    that are not committed yet.
+    Processing is enqueued on commit, so a worker never looks for rows that are not committed yet.
+    The events are durable by then: if the broker cannot take the task (down, restarting), the
+    request still succeeds and `sweep_pending_webhook_events` processes them once it is back. A
+    5xx instead would only make HubSpot retry into rows already stored, as duplicates.
     """
-    from conversations.tasks.webhooks import process_hubspot_events
-
     with transaction.atomic():
         receipt = WebhookReceipt.objects.create(
             app=app,
@@ -70,5 +74,21 @@ def store(
             receipt.status = WebhookReceipt.Status.PROCESSED
             receipt.save(update_fields=["status"])
         else:
-            process_hubspot_events.delay_on_commit(new_ids)
+            enqueue_on_commit(new_ids)
     return receipt, new_ids
+
+
+def enqueue_on_commit(event_ids: list[int]) -> None:
+    """Queue processing of the events once the current transaction commits (see `store`)."""
+    transaction.on_commit(lambda: _enqueue(event_ids))
+
+
+def _enqueue(event_ids: list[int]) -> None:
+    from conversations.tasks.webhooks import process_hubspot_events
+
+    try:
+        process_hubspot_events.delay(event_ids)
+    except Exception:
+        logger.warning(
+            "broker unavailable: %d stored HubSpot event(s) left for the sweep", len(event_ids), exc_info=True
+        )

@@ -6,7 +6,7 @@ body by the time `post` runs; the view parses, stores and enqueues, and answers 
 
 No CSRF (APIView is csrf_exempt, and the only authenticator is the signature), no session.
 `non_atomic_requests`: under ATOMIC_REQUESTS the whole view would be one transaction and
-`delay_on_commit` would fire only at its end; storage commits its own transaction instead, so the
+the on-commit enqueue would fire only at its end; storage commits its own transaction instead, so the
 2xx is sent only once the events are durable (the same reasoning as dj-stripe's view, refs
 dj-stripe#833).
 """

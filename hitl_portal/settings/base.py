@@ -262,9 +262,16 @@ HITL_CALLBACK_RETRY_SCHEDULE = [
 ]
 # An event keeps being retried at least this long after it was created; then it is given up.
 HITL_CALLBACK_MAX_AGE_HOURS = max(env.int("HITL_CALLBACK_MAX_AGE_HOURS", default=24), 24)
+# A delivery attempt claims its event for this long (raised to connect + read timeout + 2 s if set
+# lower): the event of a worker killed mid-POST is sent again by the sweep once it expires.
+HITL_CALLBACK_CLAIM_LEASE_SECONDS = env.int("HITL_CALLBACK_CLAIM_LEASE_SECONDS", default=60)
+# Work whose task was lost (its worker killed, the broker down at enqueue time or restarted without
+# its data) is re-enqueued by the sweeps below once it has waited this long untouched: callbacks
+# never attempted, and stored HubSpot webhook events never processed.
+HITL_SWEEP_GRACE_SECONDS = env.int("HITL_SWEEP_GRACE_SECONDS", default=30)
 # Periodic sweeps (django_celery_beat's DatabaseScheduler copies them into its tables at start):
-# due callback retries, the assignment timeout, and messages left pending after a task gave up
-# (or an eager run could not reach HubSpot).
+# due callback retries, the assignment timeout, messages left pending after a task gave up (or an
+# eager run could not reach HubSpot), and webhook events whose processing task was lost.
 CELERY_BEAT_SCHEDULE = {
     "hitl-sweep-pending-publishes": {
         "task": "conversations.tasks.publishing.sweep_pending_publishes",
@@ -272,6 +279,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "hitl-sweep-due-callbacks": {
         "task": "conversations.tasks.callbacks.sweep_due_callbacks",
+        "schedule": 60.0,
+    },
+    "hitl-sweep-pending-webhook-events": {
+        "task": "conversations.tasks.webhooks.sweep_pending_webhook_events",
         "schedule": 60.0,
     },
     "hitl-expire-unassigned-escalations": {

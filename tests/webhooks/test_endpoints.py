@@ -29,7 +29,7 @@ def kind(request):
 
 @pytest.fixture
 def enqueued():
-    with mock.patch("conversations.tasks.webhooks.process_hubspot_events.delay_on_commit") as delay:
+    with mock.patch("conversations.webhooks.storage.enqueue_on_commit") as delay:
         yield delay
 
 
