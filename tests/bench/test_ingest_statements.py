@@ -35,7 +35,7 @@ def batch(first: int, count: int) -> list[dict]:
 
 @pytest.fixture
 def enqueued():
-    with mock.patch("conversations.tasks.webhooks.process_hubspot_events.delay_on_commit") as delay:
+    with mock.patch("conversations.webhooks.storage.enqueue_on_commit") as delay:
         yield delay
 
 
