@@ -3,7 +3,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from connections.models import HubSpotApp
+from connections.models import ConnectedInbox, Connection, ConnectionStatus, HubSpotApp, InboxState
 from tenants.models import Membership, Role, Tenant
 
 
@@ -45,3 +45,29 @@ class HubSpotAppFactory(factory.django.DjangoModelFactory):
     client_id = factory.Sequence(lambda n: f"client-{n}")
     client_secret = factory.Sequence(lambda n: f"client-secret-value-{n}")
     developer_api_key = factory.Sequence(lambda n: f"dev-api-key-value-{n}")
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory):
+    """An active connection of its tenant's own app."""
+
+    class Meta:
+        model = Connection
+
+    tenant = factory.SubFactory(TenantFactory)
+    app = factory.SubFactory(HubSpotAppFactory, tenant=factory.SelfAttribute("..tenant"))
+    name = factory.Sequence(lambda n: f"Portal {n}")
+    portal_id = factory.Sequence(lambda n: 5_000_000 + n)
+    status = ConnectionStatus.ACTIVE
+
+
+class InboxFactory(factory.django.DjangoModelFactory):
+    """A connected inbox with its channel account."""
+
+    class Meta:
+        model = ConnectedInbox
+
+    connection = factory.SubFactory(ConnectionFactory)
+    inbox_id = factory.Sequence(lambda n: 500 + n)
+    name = factory.Sequence(lambda n: f"Support {n}")
+    channel_account_id = factory.Sequence(lambda n: f"acct-{n}")
+    state = InboxState.ACTIVE

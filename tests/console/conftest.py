@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.console.factories import ConnectionFactory, InboxFactory
+from tests.factories import ConnectionFactory, InboxFactory
 
 
 @pytest.fixture

@@ -4,38 +4,14 @@ timestamps (auto_now_add / auto_now in the model) can be set to known values."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 import factory
 from django.utils import timezone
 
-from connections.models import ConnectedInbox, Connection, ConnectionStatus, InboxState
 from conversations.models import Escalation, EscalationMessage, MessageDirection, PublishStatus
-from tests.factories import HubSpotAppFactory
+from tests.factories import InboxFactory
 
-_portal = itertools.count(7_000_001)
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-
-
-class ConnectionFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Connection
-
-    app = factory.LazyAttribute(lambda c: HubSpotAppFactory(tenant=c.tenant))
-    name = factory.Sequence(lambda n: f"Portal {n}")
-    portal_id = factory.LazyFunction(lambda: next(_portal))
-    status = ConnectionStatus.ACTIVE
-
-
-class InboxFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = ConnectedInbox
-
-    connection = factory.SubFactory(ConnectionFactory)
-    inbox_id = factory.Sequence(lambda n: 500 + n)
-    name = factory.Sequence(lambda n: f"Support {n}")
-    channel_account_id = factory.Sequence(lambda n: f"acct-{n}")
-    state = InboxState.ACTIVE
 
 
 class EscalationFactory(factory.django.DjangoModelFactory):

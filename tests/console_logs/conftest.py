@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from tests.callbacks.conftest import receiver  # noqa: F401 - a fixture, used by name
 from tests.console_logs import known_data
-from tests.console_logs.factories import ConnectionFactory
+from tests.factories import ConnectionFactory
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,6 @@ import json
 import factory
 from django.utils import timezone
 
-from connections.models import ConnectedInbox, Connection, ConnectionStatus
 from conversations.models import (
     CallbackAttempt,
     DeliveryStatus,
@@ -21,7 +20,7 @@ from conversations.models import (
     HubSpotEvent,
     WebhookReceipt,
 )
-from tests.factories import HubSpotAppFactory, TenantFactory
+from tests.factories import ConnectionFactory, HubSpotAppFactory
 
 
 class _SettableCreatedAt(factory.django.DjangoModelFactory):
@@ -36,26 +35,6 @@ class _SettableCreatedAt(factory.django.DjangoModelFactory):
             model_class.objects.filter(pk=obj.pk).update(created_at=created_at)
             obj.created_at = created_at
         return obj
-
-
-class ConnectionFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Connection
-
-    tenant = factory.SubFactory(TenantFactory)
-    app = factory.SubFactory(HubSpotAppFactory, tenant=factory.SelfAttribute("..tenant"))
-    name = factory.Sequence(lambda n: f"Portal {n}")
-    portal_id = factory.Sequence(lambda n: 5_000_000 + n)
-    status = ConnectionStatus.ACTIVE
-
-
-class InboxFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = ConnectedInbox
-
-    connection = factory.SubFactory(ConnectionFactory)
-    inbox_id = factory.Sequence(lambda n: 900 + n)
-    name = factory.Sequence(lambda n: f"Inbox {n}")
 
 
 class EscalationFactory(_SettableCreatedAt):

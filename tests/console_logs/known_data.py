@@ -5,7 +5,8 @@ import datetime as dt
 
 from conversations import metrics
 from conversations.models import EscalationStatus as S
-from tests.console_logs.factories import EscalationFactory, InboxFactory, at
+from tests.console_logs.factories import EscalationFactory, at
+from tests.factories import InboxFactory
 
 NOV = dt.date(2026, 11, 1)
 PERIOD = metrics.Period(NOV, dt.date(2026, 11, 7))

@@ -12,12 +12,12 @@ from conversations.models import CallbackAttempt, EscalationEvent, HubSpotEvent,
 from tests.console_logs.conftest import change_url, changelist_url
 from tests.console_logs.factories import (
     CallbackAttemptFactory,
-    ConnectionFactory,
     EscalationEventFactory,
     EscalationFactory,
     HubSpotEventFactory,
     WebhookReceiptFactory,
 )
+from tests.factories import ConnectionFactory
 
 pytestmark = pytest.mark.django_db
 MODELS = [WebhookReceipt, HubSpotEvent, EscalationEvent, CallbackAttempt]
