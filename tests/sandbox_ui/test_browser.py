@@ -137,7 +137,9 @@ def test_person_handles_a_conversation_in_the_console(transactional_db, live_ser
     expect(outgoing).to_contain_text("Alice Agent")
     image = outgoing.get_by_role("img", name="steps.png")
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.complete && img.naturalWidth") == 160  # the file really is served
+    # Visible is not loaded: wait for the picture itself, then check the file really is served.
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    assert image.evaluate("img => img.naturalWidth") == 160
     snap(page, "console-thread")
 
     # Close, then reopen.
