@@ -248,7 +248,7 @@ def _thread_close_entries(esc: Escalation) -> list[Entry]:
         ]
     if not esc.closed_at:
         return []
-    if esc.hubspot_close_pending:
+    if esc.hubspot_close_pending and esc.hubspot_thread_id:
         detail = "Retried by the close task and the sweep until HubSpot confirms."
         return [
             Entry(

@@ -72,7 +72,11 @@ def close_hubspot_thread(self, escalation_id: str) -> bool:
         publishing.publish_pending(escalation_id)
         esc.refresh_from_db(fields=["hubspot_thread_id"])
         if not esc.hubspot_thread_id:
-            _close_settled(escalation_id)  # HubSpot never saw it: nothing to close
+            # HubSpot never saw it: nothing to close. Unless a publish that began before the bot
+            # closed is still creating the thread: within the grace the close stays owed, and the
+            # sweep's run after it finds the thread (or settles it).
+            if esc.closed_at and esc.closed_at < timezone.now() - _grace():
+                _close_settled(escalation_id)
             return False
         HubSpotClient.for_connection(esc.connection).close_thread(esc.hubspot_thread_id)
         _close_settled(escalation_id, closed_at=timezone.now())

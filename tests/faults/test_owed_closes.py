@@ -43,6 +43,24 @@ def test_the_sweep_queues_only_owed_closes_past_the_grace(platform_connection, s
     assert queued == [str(older.pk), str(owed.pk)]  # oldest first
 
 
+@pytest.mark.django_db
+def test_a_close_without_a_thread_stays_owed_through_the_grace(platform_connection, settings):
+    """A publish begun before the bot closed may still be creating the thread: the close task
+    leaves the close owed until the grace is over, then settles it (nothing to close)."""
+    settings.HITL_SWEEP_GRACE_SECONDS = 30
+    esc = make_escalation(platform_connection, status=CLOSED, hubspot_close_pending=True)
+    Escalation.objects.filter(pk=esc.pk).update(closed_at=timezone.now())
+
+    assert tasks.close_hubspot_thread(str(esc.pk)) is False
+    esc.refresh_from_db()
+    assert esc.hubspot_close_pending
+
+    Escalation.objects.filter(pk=esc.pk).update(closed_at=timezone.now() - dt.timedelta(seconds=31))
+    assert tasks.close_hubspot_thread(str(esc.pk)) is False
+    esc.refresh_from_db()
+    assert not esc.hubspot_close_pending and esc.hubspot_closed_at is None and not esc.hubspot_close_error
+
+
 def test_the_close_sweep_is_scheduled_with_beat(settings):
     entries = {e["task"]: e["schedule"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
     assert entries["conversations.tasks.publishing.sweep_owed_thread_closes"] == 60.0
