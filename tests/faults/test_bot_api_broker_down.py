@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conversations.models import Escalation, EscalationMessage
+from conversations.models import Escalation, EscalationMessage, HubSpotEvent, WebhookReceipt
 from tests.e2e import flow
 from tests.faults.world import INCOMING, TRANSCRIPT, Case, World
 
@@ -125,6 +125,7 @@ def test_bot_api_answers_normally_while_the_broker_is_down(
         assert not Escalation.objects.get(pk=case.id).hubspot_close_pending
         assert [e["type"] for e in faulty_bot.events(case.id)] == [OPENED, CLOSED]
     held = sum(len(_incoming(c)) for c in world.cases)
+    received = sum(WebhookReceipt.objects.values_list("event_count", flat=True))
     figures(
         "Fault tests",
         scenario=world.scenario,
@@ -134,8 +135,10 @@ def test_bot_api_answers_normally_while_the_broker_is_down(
             "delivered (distinct ids)": faulty_bot.count(),
             "to HubSpot expected": sum(1 + len(c.to_hubspot) for c in world.cases),
             "held once": held,
+            "dup webhook events suppressed": received - HubSpotEvent.objects.count(),
             "failed callback POSTs": faulty_bot.failed_posts(),
             "redelivered ids": len(set(faulty_bot.redeliveries)),
+            "redelivered POSTs": len(faulty_bot.redeliveries),
             "out of order": 0,  # asserted above: a reordering fails the test
             "wall s": round(time.monotonic() - world.started, 1),
             "notes": (
