@@ -4,7 +4,9 @@ Views validate the input shape; these functions own the rules. Rows are written 
 escalation and its messages, publish_status pending, in position order) and a Celery task then
 publishes them (conversations/tasks/publishing.py), after commit. So a request never waits for a
 whole transcript to reach HubSpot, a crash between steps loses nothing, and a retried task
-resumes where the queue stopped.
+resumes where the queue stopped. A broker that is down when the task is queued costs the bot
+nothing either: its answer is the normal one and the beat sweeps (sweep_pending_publishes,
+sweep_owed_thread_closes) send what is stored once the broker is back.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from connections.hubspot import (
 )
 from connections.models import BotApiKey, ConnectedInbox, InboxState
 from conversations import lifecycle
+from conversations.enqueue import enqueue
 from conversations.models import (
     CloseReason,
     Escalation,
@@ -296,21 +299,30 @@ def close(esc: Escalation) -> bool:
 
     The bot's intent is final at once (no more messages accepted, `escalation.closed` emitted);
     closing the thread at HubSpot is retried in the background, so a HubSpot outage cannot make
-    the bot's close fail or hang.
+    the bot's close fail or hang. That the thread close is owed is stored with the close itself
+    (`hubspot_close_pending`), so a task lost to a broker outage, or an eager run that could not
+    reach HubSpot, is re-queued by `sweep_owed_thread_closes`.
     """
-    changed = lifecycle.mark_closed(esc, reason=CloseReason.BOT_CLOSED)
-    if changed:
-        transaction.on_commit(lambda: schedule_close_thread(esc.pk))
+    with transaction.atomic():
+        changed = lifecycle.mark_closed(esc, reason=CloseReason.BOT_CLOSED)
+        if changed:
+            Escalation.objects.filter(pk=esc.pk).update(hubspot_close_pending=True)
+            esc.hubspot_close_pending = True
+            transaction.on_commit(lambda: schedule_close_thread(esc.pk))
     return changed
+
+
+# Both run after commit (or from a sweep): a broker that cannot take the task leaves the work
+# stored for the sweeps (conversations/enqueue.py), so the bot still gets its 2xx.
 
 
 def schedule_publish(escalation_id) -> None:
     from conversations.tasks.publishing import publish_escalation
 
-    publish_escalation.delay(str(escalation_id))
+    enqueue(publish_escalation, str(escalation_id), what=f"publish of escalation {escalation_id}")
 
 
 def schedule_close_thread(escalation_id) -> None:
     from conversations.tasks.publishing import close_hubspot_thread
 
-    close_hubspot_thread.delay(str(escalation_id))
+    enqueue(close_hubspot_thread, str(escalation_id), what=f"thread close of escalation {escalation_id}")

@@ -223,6 +223,7 @@ def _state_entries(esc: Escalation) -> list[Entry]:
                 order=6,
             )
         )
+    entries += _thread_close_entries(esc)
     if esc.failed_at:
         entries.append(
             Entry(
@@ -235,6 +236,42 @@ def _state_entries(esc: Escalation) -> list[Entry]:
             )
         )
     return entries
+
+
+def _thread_close_entries(esc: Escalation) -> list[Entry]:
+    """Closing the HubSpot thread after the bot closed (the task's outcome, on the row itself)."""
+    if esc.hubspot_closed_at:
+        return [
+            Entry(
+                at=esc.hubspot_closed_at, source="HubSpot publish", title="HubSpot thread closed", tone="ok"
+            )
+        ]
+    if not esc.closed_at:
+        return []
+    if esc.hubspot_close_pending and esc.hubspot_thread_id:
+        detail = "Retried by the close task and the sweep until HubSpot confirms."
+        return [
+            Entry(
+                at=esc.closed_at,
+                source="HubSpot publish",
+                title="Closing the HubSpot thread",
+                detail=detail,
+                tone="busy",
+                order=7,
+            )
+        ]
+    if esc.hubspot_close_error:
+        return [
+            Entry(
+                at=esc.closed_at,
+                source="HubSpot publish",
+                title="The HubSpot thread was not closed",
+                detail=esc.hubspot_close_error,
+                tone="bad",
+                order=7,
+            )
+        ]
+    return []
 
 
 def build(esc: Escalation, messages: list[EscalationMessage]) -> list[Entry]:

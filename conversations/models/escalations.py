@@ -70,6 +70,12 @@ class Escalation(models.Model):
     failure_reason = models.CharField(max_length=30, choices=FailureReason.choices, blank=True)
     failure_message = models.TextField(blank=True)
     close_reason = models.CharField(max_length=30, choices=CloseReason.choices, blank=True)
+    # The bot (or an operator) closed it and the HubSpot thread must be closed too: set with the
+    # close, cleared when HubSpot confirms (hubspot_closed_at) or refuses for good
+    # (hubspot_close_error). `sweep_owed_thread_closes` re-queues the owed ones whose task was lost.
+    hubspot_close_pending = models.BooleanField(default=False)
+    hubspot_closed_at = models.DateTimeField(null=True, blank=True)
+    hubspot_close_error = models.TextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -110,6 +116,10 @@ class Escalation(models.Model):
             models.Index(fields=("user_phone",), name="escalation_user_phone"),
             models.Index(Upper("user_email"), name="escalation_user_email_ci"),
             models.Index(fields=("conversation_id",), name="escalation_conversation_id"),
+            # The close sweep's question, over the few owed rows only.
+            models.Index(
+                fields=("closed_at",), condition=Q(hubspot_close_pending=True), name="escalation_close_owed"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -267,14 +267,20 @@ HITL_CALLBACK_MAX_AGE_HOURS = max(env.int("HITL_CALLBACK_MAX_AGE_HOURS", default
 HITL_CALLBACK_CLAIM_LEASE_SECONDS = env.int("HITL_CALLBACK_CLAIM_LEASE_SECONDS", default=60)
 # Work whose task was lost (its worker killed, the broker down at enqueue time or restarted without
 # its data) is re-enqueued by the sweeps below once it has waited this long untouched: callbacks
-# never attempted, and stored HubSpot webhook events never processed.
+# never attempted, stored HubSpot webhook events never processed, the bot's messages not yet
+# published, and HubSpot thread closes still owed after the bot closed.
 HITL_SWEEP_GRACE_SECONDS = env.int("HITL_SWEEP_GRACE_SECONDS", default=30)
 # Periodic sweeps (django_celery_beat's DatabaseScheduler copies them into its tables at start):
 # due callback retries, the assignment timeout, messages left pending after a task gave up (or an
-# eager run could not reach HubSpot), and webhook events whose processing task was lost.
+# eager run could not reach HubSpot), thread closes owed likewise, and webhook events whose
+# processing task was lost.
 CELERY_BEAT_SCHEDULE = {
     "hitl-sweep-pending-publishes": {
         "task": "conversations.tasks.publishing.sweep_pending_publishes",
+        "schedule": 60.0,
+    },
+    "hitl-sweep-owed-thread-closes": {
+        "task": "conversations.tasks.publishing.sweep_owed_thread_closes",
         "schedule": 60.0,
     },
     "hitl-sweep-due-callbacks": {

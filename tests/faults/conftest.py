@@ -8,6 +8,7 @@ import pytest
 
 from tests.e2e.conftest import e2e_settings, provisioned  # noqa: F401 - fixtures reused as they are
 from tests.faults.bot import FaultyBot
+from tests.faults.redis_server import RedisServer
 from tests.webhooks.conftest import platform_app, platform_connection  # noqa: F401
 
 
@@ -22,3 +23,15 @@ def faulty_bot(provisioned):  # noqa: F811 - the fixture imported above
 def fault_worker(e2e_settings, start_celery_worker):  # noqa: F811
     """A real worker started after e2e_settings pointed every URL at the live server."""
     return start_celery_worker("faults")
+
+
+@pytest.fixture
+def own_broker(e2e_settings, tmp_path):  # noqa: F811
+    """A redis-server of the test's own as the broker (the worker's, started after this, and this
+    process's), for a test that crashes and restarts it. The sweeps' grace is short: World.beat
+    runs them here, with this process's settings."""
+    broker = RedisServer(tmp_path / "redis").start()
+    e2e_settings.TEST_REDIS_URL = broker.url  # tests/worker.py: the worker's and our broker
+    e2e_settings.HITL_SWEEP_GRACE_SECONDS = 2
+    yield broker
+    broker.stop()

@@ -133,12 +133,13 @@ class World:
         """What beat enqueues every minute, run now: the sweeps that recover lost tasks. They run
         here (in this process, publishing to the broker) with this process's settings; a broker
         that is down makes them fail like beat would, and the next tick tries again."""
-        from conversations.tasks import sweep_due_callbacks, sweep_pending_publishes
+        from conversations.tasks import sweep_due_callbacks, sweep_owed_thread_closes, sweep_pending_publishes
         from conversations.tasks.webhooks import sweep_pending_webhook_events
         from sandbox.tasks import deliver_due_webhooks
 
         self.beat_ticks += 1
-        for sweep in (sweep_due_callbacks, sweep_pending_publishes, sweep_pending_webhook_events):
+        sweeps = (sweep_due_callbacks, sweep_pending_publishes, sweep_owed_thread_closes)
+        for sweep in (*sweeps, sweep_pending_webhook_events):
             with contextlib.suppress(Exception):
                 sweep()
         with contextlib.suppress(Exception):
