@@ -4,8 +4,11 @@ For the embedded install (`make run`, tasks run eagerly, no worker and no beat):
 is not retried inside the request that emitted it, it waits for this command (once, or `--loop`).
 With a worker and beat running, `sweep_due_callbacks` does the same every minute.
 
-Each pass also applies the assignment timeout (beat's `expire_unassigned_escalations`), which an
-embedded install would otherwise never run; `--no-timeouts` leaves that to beat.
+Each pass also does what beat would do for an embedded install, which has none: the assignment
+timeout (`expire_unassigned_escalations`; `--no-timeouts` leaves it to beat) and the sweeps of
+work whose eager run failed: publishes still pending, HubSpot thread closes still owed, webhook
+events still pending (`--no-sweeps` leaves them to beat). Tasks run eagerly there, so a sweep
+does the work in this process.
 """
 
 import time
@@ -13,6 +16,8 @@ import time
 from django.core.management.base import BaseCommand
 
 from conversations import delivery, timeouts
+from conversations.tasks.publishing import sweep_owed_thread_closes, sweep_pending_publishes
+from conversations.tasks.webhooks import sweep_pending_webhook_events
 
 
 class Command(BaseCommand):
@@ -24,12 +29,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-timeouts", action="store_true", help="Do not apply the assignment timeout (beat does)."
         )
+        parser.add_argument(
+            "--no-sweeps", action="store_true", help="Leave pending publishes, closes and events to beat."
+        )
 
-    def handle(self, *args, loop: bool, interval: float, no_timeouts: bool, **options):
+    def handle(self, *args, loop: bool, interval: float, no_timeouts: bool, no_sweeps: bool, **options):
         while True:
             expired = 0 if no_timeouts else timeouts.expire_unassigned()
             if expired:
                 self.stdout.write(f"{expired} escalations failed: no agent within the timeout")
+            if not no_sweeps:
+                self._sweep()
             runs = [delivery.deliver_pending(pk, task_id="manage.py") for pk in delivery.due_escalation_ids()]
             attempts = sum(run.attempts for run in runs)
             if attempts or not loop:
@@ -46,3 +56,13 @@ class Command(BaseCommand):
                 time.sleep(interval)
             except KeyboardInterrupt:
                 return
+
+    def _sweep(self) -> None:
+        swept = {
+            "publishes": sweep_pending_publishes(),
+            "HubSpot thread closes": sweep_owed_thread_closes(),
+            "webhook events": sweep_pending_webhook_events(),
+        }
+        for what, count in swept.items():
+            if count:
+                self.stdout.write(f"retried {count} pending {what}")
