@@ -5,12 +5,21 @@ first, which takes the row's write lock on PostgreSQL and the database write loc
 concurrent emitters serialise there and sequences have no gaps or repeats. The `dedupe_key`
 names the cause (an agent message id, "opened", "closed"…): a duplicate or replayed HubSpot
 webhook reaching this point finds its event already there and adds nothing.
+
+Delivery is scheduled when the event commits: a `deliver_callbacks` task, or, inside
+`deliveries_collected()` (the webhook-processing task), the escalation is noted for the caller to
+deliver in the same worker right after, which saves a broker round trip per agent reply. The
+callbacks sweep picks up an event whose delivery was never attempted either way (a broker down, a
+worker killed between the commit and the POST).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import logging
+from collections.abc import Iterator
 
 from django.db import transaction
 from django.db.models import F
@@ -19,6 +28,22 @@ from django.utils import timezone
 from conversations.models import DeliveryStatus, Escalation, EscalationEvent
 
 logger = logging.getLogger(__name__)
+
+# The escalations whose events committed inside `deliveries_collected()`, in commit order.
+_collected: contextvars.ContextVar[dict | None] = contextvars.ContextVar("hitl_deliveries", default=None)
+
+
+@contextlib.contextmanager
+def deliveries_collected() -> Iterator[dict]:
+    """Within the block, an event committing does not enqueue its delivery: its escalation id is
+    added to the yielded dict (keys, in order), and the caller delivers them. An event committing
+    after the block ends (an outer transaction still open) is enqueued as usual."""
+    collected: dict = {}
+    token = _collected.set(collected)
+    try:
+        yield collected
+    finally:
+        _collected.reset(token)
 
 
 def emit(
@@ -52,6 +77,15 @@ def emit(
 
 
 def _schedule_delivery(escalation_id) -> None:
+    collected = _collected.get()
+    if collected is not None:
+        collected[escalation_id] = None
+        return
+    enqueue_delivery(escalation_id)
+
+
+def enqueue_delivery(escalation_id) -> None:
+    """Queue a `deliver_callbacks` task; a broker that cannot take it leaves the event to the sweep."""
     from conversations.tasks import deliver_callbacks
 
     try:
