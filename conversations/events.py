@@ -21,8 +21,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from conversations.models import DeliveryStatus, Escalation, EscalationEvent
@@ -56,24 +55,40 @@ def emit(
 ) -> EscalationEvent | None:
     """Append an event (None if this cause already produced one) and schedule its delivery."""
     with transaction.atomic():
-        Escalation.objects.filter(pk=escalation.pk).update(last_event_sequence=F("last_event_sequence") + 1)
+        sequence, callback_url = _next_sequence(escalation.pk)
         if EscalationEvent.objects.filter(escalation_id=escalation.pk, dedupe_key=dedupe_key).exists():
             transaction.set_rollback(True)
             return None
-        current = Escalation.objects.values("last_event_sequence", "callback_url").get(pk=escalation.pk)
         event = EscalationEvent.objects.create(
             escalation_id=escalation.pk,
-            sequence=current["last_event_sequence"],
+            sequence=sequence,
             type=event_type,
             data=data,
             occurred_at=occurred_at or timezone.now(),
             dedupe_key=dedupe_key,
-            delivery_status=DeliveryStatus.PENDING if current["callback_url"] else DeliveryStatus.NO_CALLBACK,
+            delivery_status=DeliveryStatus.PENDING if callback_url else DeliveryStatus.NO_CALLBACK,
         )
         escalation.last_event_sequence = event.sequence
-        if current["callback_url"]:
+        if callback_url:
             transaction.on_commit(lambda: _schedule_delivery(escalation.pk))
     return event
+
+
+def _next_sequence(escalation_id) -> tuple[int, str]:
+    """Bump the escalation's counter and read it with the callback URL, in one UPDATE … RETURNING
+    (PostgreSQL and SQLite 3.35+): the row stays write-locked until the caller's transaction ends."""
+    table = Escalation._meta.db_table
+    pk = Escalation._meta.pk.get_db_prep_value(escalation_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" SET "last_event_sequence" = "last_event_sequence" + 1 '  # noqa: S608 - our table name
+            'WHERE "id" = %s RETURNING "last_event_sequence", "callback_url"',
+            [pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Escalation.DoesNotExist(f"escalation {escalation_id} does not exist")
+    return row[0], row[1]
 
 
 def _schedule_delivery(escalation_id) -> None:

@@ -32,7 +32,7 @@ import random
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from connections.hubspot import RETRYABLE_ERRORS, HubSpotError
@@ -147,14 +147,20 @@ def _with_earlier_pending(events: list[HubSpotEvent]) -> list[HubSpotEvent]:
 
 
 def _finish_receipts(events: list[HubSpotEvent]) -> None:
-    """A receipt is processed once none of its events is pending, failed if any failed."""
+    """A receipt is processed once none of its events is pending, failed if any failed (one
+    conditional UPDATE per receipt)."""
     for receipt_id in {e.receipt_id for e in events}:
-        statuses = set(HubSpotEvent.objects.filter(receipt_id=receipt_id).values_list("status", flat=True))
-        if HubSpotEvent.Status.PENDING in statuses:
-            continue
-        failed = HubSpotEvent.Status.FAILED in statuses
-        WebhookReceipt.objects.filter(pk=receipt_id).update(
-            status=WebhookReceipt.Status.FAILED if failed else WebhookReceipt.Status.PROCESSED,
+        of_receipt = HubSpotEvent.objects.filter(receipt_id=OuterRef("pk"))
+        WebhookReceipt.objects.filter(pk=receipt_id).exclude(
+            Exists(of_receipt.filter(status=HubSpotEvent.Status.PENDING))
+        ).update(
+            status=Case(
+                When(
+                    Exists(of_receipt.filter(status=HubSpotEvent.Status.FAILED)),
+                    then=Value(WebhookReceipt.Status.FAILED),
+                ),
+                default=Value(WebhookReceipt.Status.PROCESSED),
+            ),
             processed_at=timezone.now(),
         )
 

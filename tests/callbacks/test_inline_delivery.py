@@ -6,7 +6,9 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+from django.db import connection as db
 from django.db import transaction
+from django.test.utils import CaptureQueriesContext
 
 from conversations import events
 from conversations.models import DeliveryStatus, EscalationEvent, EscalationStatus, EventType, HubSpotEvent
@@ -105,3 +107,28 @@ def test_events_committing_inside_the_block_are_collected_not_enqueued(assigned)
             events.emit(assigned, EventType.MESSAGE, {"text": "b"}, dedupe_key="message:b")
         assert list(collected) == []
         enqueued.assert_called_once_with(str(assigned.pk))
+
+
+# Found by `make bench`: processing took 21 statements and a second task 6 more (docs/benchmarks.md).
+def test_an_agent_reply_is_recorded_and_delivered_in_few_statements(assigned, receiver, stored):
+    ids = stored(agent_reply(assigned, 1))
+    with (
+        CaptureQueriesContext(db) as queries,
+        mock.patch("conversations.tasks.callbacks.deliver_callbacks.delay"),
+    ):
+        process_hubspot_events.apply(args=(ids,))
+    assert receiver.sequences() == [1]
+    assert EscalationEvent.objects.get().delivery_status == DeliveryStatus.DELIVERED
+    assert HubSpotEvent.objects.get().attempts == 1
+    statements = [q["sql"] for q in queries.captured_queries]
+    # the escalation is read once to route and locked once to record; "already recorded?" asked
+    # once under the lock (plus the cheap pre-check before any HubSpot call)
+    routed = [
+        s
+        for s in statements
+        if s.startswith('SELECT "conversations_escalation"."id"') and "FOR UPDATE" not in s
+    ]
+    assert len(routed) == 1, statements
+    assert sum(" FOR UPDATE" in s for s in statements) == 1
+    # 17 to record it (BEGIN/COMMIT and a savepoint included), 6 to deliver it; was 22 + 6
+    assert len(statements) <= 23, "\n".join(statements)
