@@ -32,7 +32,8 @@ import random
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from connections.hubspot import RETRYABLE_ERRORS, HubSpotError
@@ -147,22 +148,32 @@ def _with_earlier_pending(events: list[HubSpotEvent]) -> list[HubSpotEvent]:
 
 
 def _finish_receipts(events: list[HubSpotEvent]) -> None:
-    """A receipt is processed once none of its events is pending, failed if any failed (one
-    conditional UPDATE per receipt)."""
-    for receipt_id in {e.receipt_id for e in events}:
-        of_receipt = HubSpotEvent.objects.filter(receipt_id=OuterRef("pk"))
-        WebhookReceipt.objects.filter(pk=receipt_id).exclude(
-            Exists(of_receipt.filter(status=HubSpotEvent.Status.PENDING))
-        ).update(
-            status=Case(
-                When(
-                    Exists(of_receipt.filter(status=HubSpotEvent.Status.FAILED)),
-                    then=Value(WebhookReceipt.Status.FAILED),
-                ),
-                default=Value(WebhookReceipt.Status.PROCESSED),
-            ),
-            processed_at=timezone.now(),
-        )
+    """A receipt is processed once none of its events is pending, failed if any failed: one
+    conditional UPDATE per receipt, in SQL (the ORM spent longer composing it than the database
+    running it)."""
+    receipts, hubspot_events = WebhookReceipt._meta.db_table, HubSpotEvent._meta.db_table
+    of_receipt = f'SELECT 1 FROM "{hubspot_events}" e WHERE e."receipt_id" = %s AND e."status" = %s'  # noqa: S608 - our table name
+    sql = (
+        f'UPDATE "{receipts}" SET "processed_at" = %s, '  # noqa: S608 - our table names
+        f'"status" = CASE WHEN EXISTS ({of_receipt}) THEN %s ELSE %s END '
+        f'WHERE "id" = %s AND NOT EXISTS ({of_receipt})'
+    )
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        for receipt_id in {e.receipt_id for e in events}:
+            cursor.execute(
+                sql,
+                [
+                    now,
+                    receipt_id,
+                    HubSpotEvent.Status.FAILED.value,
+                    WebhookReceipt.Status.FAILED.value,
+                    WebhookReceipt.Status.PROCESSED.value,
+                    receipt_id,
+                    receipt_id,
+                    HubSpotEvent.Status.PENDING.value,
+                ],
+            )
 
 
 def lost_event_ids(*, now: dt.datetime | None = None, limit: int = 1000) -> list[int]:
