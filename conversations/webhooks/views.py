@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
@@ -35,6 +36,7 @@ class _HubSpotWebhookView(APIView):
     permission_classes = [IsSignedByHubSpot]
     throttle_classes: list = []
     parser_classes: list = []  # the body is parsed from the verified bytes, never by DRF
+    renderer_classes = [JSONRenderer]  # HubSpot reads JSON; no browsable-API negotiation per request
     http_method_names = ["post", "head", "options"]
     schema = None  # not part of the bot API's OpenAPI schema
 
