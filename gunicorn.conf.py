@@ -29,9 +29,12 @@ threads = _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)  # above a proxy's idle keep-alive to us would be better
-# Recycle workers now and then, so a slow leak in a library never grows without bound.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Recycle workers now and then, so a slow leak in a library never grows without bound. Not too
+# often: a new worker imports Django again (about a second of a core), loses its caches (the
+# webhook app cache) and closes its kept-alive connections; at 2,000, `make bench` saw a worker
+# replaced every few seconds during webhook bursts (docs/benchmarks.md).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 100_000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 10_000)
 # Heartbeat files in memory, not on a possibly slow or full disk (gunicorn's docs, "Blocking OS calls").
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 

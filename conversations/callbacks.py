@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.cookiejar
 import json
 import logging
+import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -147,13 +150,39 @@ def _check_url(url: str) -> None:
         raise CallbackRefused("; ".join(messages) if messages else str(exc)) from exc
 
 
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """A cookie jar under this policy never stores a cookie nor sends one: the session is shared by
+    every bot a worker calls, and one bot's cookies must never reach another."""
+
+    def set_ok(self, cookie, request) -> bool:
+        return False
+
+    def return_ok(self, cookie, request) -> bool:
+        return False
+
+
+_local = threading.local()
+
+
+def http_session() -> requests.Session:
+    """This thread's callback session: kept-alive connections to the bots (a TCP handshake saved
+    per callback), no cookies (`_NoCookies`). One per thread (a Session is not thread-safe) and per
+    process (a pooled socket must not be shared by a forked child)."""
+    session = getattr(_local, "session", None)
+    if session is None or _local.pid != os.getpid():
+        session = requests.Session()
+        session.cookies.set_policy(_NoCookies())
+        _local.session, _local.pid = session, os.getpid()
+    return session
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     timeout = (settings.HITL_CALLBACK_CONNECT_TIMEOUT, settings.HITL_CALLBACK_READ_TIMEOUT)
     try:
-        # A plain POST: no session, so no cookies carried between bots; redirects never followed
-        # (a redirect could point the signed body at an address we would have refused). stream=True
-        # and a bounded read: a bot answering with a huge body cannot fill the worker's memory.
-        response = requests.post(
+        # Redirects never followed (a redirect could point the signed body at an address we would
+        # have refused). stream=True and a bounded read: a bot answering with a huge body cannot
+        # fill the worker's memory.
+        response = http_session().post(
             url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
         )
     except requests.ConnectTimeout:
@@ -166,11 +195,15 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     except requests.RequestException as exc:
         return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
     try:
-        with response:
-            head = response.raw.read(EXCERPT_BYTES, decode_content=True) or b""
+        head = response.raw.read(EXCERPT_BYTES, decode_content=True) or b""
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         # The status line already came: the answer stands; only its excerpt is lost.
         head = f"(answer body unreadable: {type(exc).__name__})".encode()
+    finally:
+        if response.raw.length_remaining == 0:
+            response.raw.release_conn()  # read to its end: the connection goes back to the pool
+        else:
+            response.close()  # more than we read (or of unknown length): the connection is dropped
     excerpt = redact(head.decode("utf-8", "replace")[:EXCERPT_CHARS])
     code = response.status_code
     if 200 <= code < 300:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from conversations import events
@@ -175,13 +176,17 @@ def record_agent_message(
     it was written after the escalation ended (a message written before closing is still owed)."""
     with transaction.atomic():
         esc = _locked(escalation)
-        if esc.messages.filter(hubspot_message_id=hubspot_message_id).exists():
+        # One statement: is it recorded already, and the position after the last message.
+        known = esc.messages.aggregate(
+            same=Count("pk", filter=Q(hubspot_message_id=hubspot_message_id)), last=Max("position")
+        )
+        if known["same"]:
             return None
         ended_at = esc.closed_at or esc.failed_at
         if ended_at and at > ended_at:
             return None
         _open_locked(esc, at)
-        position = (esc.messages.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+        position = (known["last"] or 0) + 1
         message = EscalationMessage.objects.create(
             escalation=esc,
             position=position,

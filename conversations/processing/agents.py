@@ -49,7 +49,10 @@ def assign(ctx: Context, actor_id: str, at: dt.datetime) -> bool:
 def ensure_assigned(ctx: Context, at: dt.datetime) -> None:
     """If we have not seen an assignment yet, take the thread's current assignee from HubSpot."""
     esc = ctx.escalation
-    esc.refresh_from_db()
+    if esc.status != EscalationStatus.ASSIGNED:
+        # Only a row read before another task assigned it can be stale in a way that matters; an
+        # assigned one means the bot already heard `assigned` (no need to read it again).
+        esc.refresh_from_db()
     if esc.status in TERMINAL or esc.status == EscalationStatus.ASSIGNED or esc.assignment_changed_at:
         return
     thread = ctx.client.get_thread(esc.hubspot_thread_id)

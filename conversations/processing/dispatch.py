@@ -58,7 +58,7 @@ def process_event(event: HubSpotEvent) -> Outcome:
     decides whether to retry); the event then stays pending with the error in `result`."""
     if event.status in (HubSpotEvent.Status.PROCESSED, HubSpotEvent.Status.IGNORED):
         return Outcome(event.status, event.result)
-    HubSpotEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
+    # Counted in memory now, written with the outcome (or the failure): one UPDATE per event.
     event.attempts += 1
     outcome = _apply(event)
     _record(event, outcome)
@@ -93,12 +93,20 @@ def _record(event: HubSpotEvent, outcome: Outcome) -> None:
     event.status = outcome.status
     event.result = outcome.result[:2000]
     event.processed_at = timezone.now()
-    event.save(update_fields=["status", "result", "processed_at", "connection", "escalation"])
+    HubSpotEvent.objects.filter(pk=event.pk).update(
+        status=event.status,
+        result=event.result,
+        processed_at=event.processed_at,
+        connection_id=event.connection_id,
+        escalation_id=event.escalation_id,
+        attempts=F("attempts") + 1,
+    )
 
 
 def record_failure(event: HubSpotEvent, message: str, *, final: bool) -> None:
-    """Note an error on the event: still pending (a retry is coming) or failed for good."""
-    fields = {"result": message[:2000]}
+    """Note an error on the event: still pending (a retry is coming) or failed for good. The
+    attempt that failed is counted here (`process_event` counts it only in memory)."""
+    fields = {"result": message[:2000], "attempts": F("attempts") + 1}
     if final:
         fields |= {"status": HubSpotEvent.Status.FAILED, "processed_at": timezone.now()}
     HubSpotEvent.objects.filter(pk=event.pk).update(**fields)

@@ -22,14 +22,24 @@ MAX_COUNTDOWN_SECONDS = 25 * 60
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def deliver_callbacks(self, escalation_id: str) -> int:
     """Send the escalation's due events in order; on a failure, queue the next try. Returns attempts."""
-    run = delivery.deliver_pending(escalation_id, task_id=self.request.id or "")
-    if run.retry_in is not None and run.retry_in <= MAX_COUNTDOWN_SECONDS and not self.request.is_eager:
+    return deliver_now(escalation_id, task_id=self.request.id or "", eager=bool(self.request.is_eager))
+
+
+def deliver_now(escalation_id, *, task_id: str = "", eager: bool = False) -> int:
+    """What `deliver_callbacks` does, in the calling worker (the webhook-processing task calls it
+    for the escalations it just gave events, instead of one more broker hop). Safe beside a
+    concurrent `deliver_callbacks` of the same escalation: each event is claimed before it is sent
+    (`conversations.delivery`). Returns attempts."""
+    run = delivery.deliver_pending(escalation_id, task_id=task_id)
+    if run.retry_in is not None and run.retry_in <= MAX_COUNTDOWN_SECONDS and not eager:
         # From a broker: the retry goes back there with a countdown. send_task publishes even where
         # task_always_eager is set. An eager run (embedded install, no worker) must not retry in
         # the request that emitted the event: next_attempt_at is recorded and the sweep, or
         # `manage.py deliver_callbacks --loop`, sends it when due.
         try:
-            self.app.send_task(self.name, args=(escalation_id,), countdown=max(run.retry_in, 0))
+            deliver_callbacks.app.send_task(
+                deliver_callbacks.name, args=(str(escalation_id),), countdown=max(run.retry_in, 0)
+            )
         except Exception:
             # Broker unreachable: next_attempt_at is recorded, so the sweep still picks it up.
             logger.exception("could not queue the callback retry of escalation %s", escalation_id)
@@ -51,4 +61,4 @@ def expire_unassigned_escalations() -> int:
     return timeouts.expire_unassigned()
 
 
-__all__ = ["deliver_callbacks", "expire_unassigned_escalations", "sweep_due_callbacks"]
+__all__ = ["deliver_callbacks", "deliver_now", "expire_unassigned_escalations", "sweep_due_callbacks"]

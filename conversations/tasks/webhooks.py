@@ -15,6 +15,13 @@ re-enqueues events still pending HITL_SWEEP_GRACE_SECONDS after they were stored
 vanished: never enqueued (broker down when the webhook was stored), dropped by a broker restarted
 without its data, or killed with its worker mid-run (Redis would redeliver that one only after
 its 1 h visibility timeout). An event waiting for a retry countdown is left to it.
+
+Callbacks: the events the lifecycle emits while this task runs are delivered by this task once its
+events are done (`events.deliveries_collected`, `tasks.callbacks.deliver_now`), not by one more
+task: an agent's reply reaches the bot without a second broker hop. A failed attempt is retried by
+a countdown `deliver_callbacks`, as always; a worker killed between the commit and the POST leaves
+the event to the callbacks sweep, and a redelivered task delivers for the escalations of its
+already-processed events too.
 """
 
 from __future__ import annotations
@@ -25,10 +32,12 @@ import random
 
 from celery import shared_task
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from connections.hubspot import RETRYABLE_ERRORS, HubSpotError
+from conversations import events as bot_events
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.processing.dispatch import process_event, record_failure
 
@@ -54,22 +63,32 @@ def countdown(retries: int, retry_after: float | None = None) -> float:
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def process_hubspot_events(self, event_ids: list[int]) -> dict:
     """Apply events in HubSpot's order of occurrence, after any earlier event about the same thread
-    that is still pending (see `_with_earlier_pending`)."""
+    that is still pending (see `_with_earlier_pending`), then deliver the callbacks they caused."""
     events = _with_earlier_pending(
         list(HubSpotEvent.objects.select_related("app", "receipt").filter(pk__in=event_ids))
     )
+    # A redelivered task (its worker died after committing) still delivers what it recorded.
+    done_before = {e.escalation_id: None for e in events if e.escalation_id and e.status != e.Status.PENDING}
+    with bot_events.deliveries_collected() as emitted:
+        try:
+            return _process(self, events)
+        finally:
+            _deliver(done_before | emitted, task_id=self.request.id or "", eager=bool(self.request.is_eager))
+
+
+def _process(task, events: list[HubSpotEvent]) -> dict:
     counts: dict[str, int] = {}
     for event in events:
         try:
             outcome = process_event(event)
         except RETRYABLE_ERRORS as exc:
-            final = self.request.retries >= self.max_retries
+            final = task.request.retries >= task.max_retries
             record_failure(event, f"HubSpot unavailable (attempt {event.attempts}): {exc}", final=final)
             if final:
                 counts["failed"] = counts.get("failed", 0) + 1
                 continue
             _finish_receipts(events)
-            raise self.retry(exc=exc, countdown=countdown(self.request.retries, exc.retry_after)) from None
+            raise task.retry(exc=exc, countdown=countdown(task.request.retries, exc.retry_after)) from None
         except HubSpotError as exc:
             record_failure(event, f"HubSpot refused: {exc}", final=True)
             counts["failed"] = counts.get("failed", 0) + 1
@@ -82,6 +101,19 @@ def process_hubspot_events(self, event_ids: list[int]) -> dict:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     _finish_receipts(events)
     return counts
+
+
+def _deliver(escalation_ids, *, task_id: str, eager: bool) -> None:
+    """Send the escalations' pending callbacks from this worker; one that cannot be attempted here
+    (a database error) gets a `deliver_callbacks` task instead."""
+    from conversations.tasks.callbacks import deliver_now
+
+    for escalation_id in escalation_ids:
+        try:
+            deliver_now(escalation_id, task_id=task_id, eager=eager)
+        except Exception:
+            logger.exception("callback delivery of escalation %s failed here; queued", escalation_id)
+            bot_events.enqueue_delivery(escalation_id)
 
 
 def _with_earlier_pending(events: list[HubSpotEvent]) -> list[HubSpotEvent]:
@@ -116,16 +148,32 @@ def _with_earlier_pending(events: list[HubSpotEvent]) -> list[HubSpotEvent]:
 
 
 def _finish_receipts(events: list[HubSpotEvent]) -> None:
-    """A receipt is processed once none of its events is pending, failed if any failed."""
-    for receipt_id in {e.receipt_id for e in events}:
-        statuses = set(HubSpotEvent.objects.filter(receipt_id=receipt_id).values_list("status", flat=True))
-        if HubSpotEvent.Status.PENDING in statuses:
-            continue
-        failed = HubSpotEvent.Status.FAILED in statuses
-        WebhookReceipt.objects.filter(pk=receipt_id).update(
-            status=WebhookReceipt.Status.FAILED if failed else WebhookReceipt.Status.PROCESSED,
-            processed_at=timezone.now(),
-        )
+    """A receipt is processed once none of its events is pending, failed if any failed: one
+    conditional UPDATE per receipt, in SQL (the ORM spent longer composing it than the database
+    running it)."""
+    receipts, hubspot_events = WebhookReceipt._meta.db_table, HubSpotEvent._meta.db_table
+    of_receipt = f'SELECT 1 FROM "{hubspot_events}" e WHERE e."receipt_id" = %s AND e."status" = %s'  # noqa: S608 - our table name
+    sql = (
+        f'UPDATE "{receipts}" SET "processed_at" = %s, '  # noqa: S608 - our table names
+        f'"status" = CASE WHEN EXISTS ({of_receipt}) THEN %s ELSE %s END '
+        f'WHERE "id" = %s AND NOT EXISTS ({of_receipt})'
+    )
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        for receipt_id in {e.receipt_id for e in events}:
+            cursor.execute(
+                sql,
+                [
+                    now,
+                    receipt_id,
+                    HubSpotEvent.Status.FAILED.value,
+                    WebhookReceipt.Status.FAILED.value,
+                    WebhookReceipt.Status.PROCESSED.value,
+                    receipt_id,
+                    receipt_id,
+                    HubSpotEvent.Status.PENDING.value,
+                ],
+            )
 
 
 def lost_event_ids(*, now: dt.datetime | None = None, limit: int = 1000) -> list[int]:

@@ -9,14 +9,22 @@ declared Content-Length over the limit → 413; missing signature headers → 40
 → 404; body read over the limit → 413 (never more than limit + 1 bytes are read, also for a chunked
 body without Content-Length); bad, stale or future signature → 401 with the verifier's reason. The prior
 integration answered 2xx to rejected requests, so HubSpot never learnt (PRIOR_ART Part A §4).
+
+The app of a URL token is kept per process for HITL_WEBHOOK_APP_CACHE_SECONDS (`_app_for`): reading
+it and decrypting its secrets was a fifth of a 1-event webhook's cost. A signature that does not
+match the kept secret is checked once more against the app read afresh before it is refused, so a
+rotated client secret never causes a false 401; an app deleted (or given a new token) stops being
+accepted when its entry expires, at once in the process that changed it.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models.signals import post_delete, post_save
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -82,7 +90,8 @@ class HubSpotSignatureAuthentication(BaseAuthentication):
         body = read_body(django_request, limit, declared)
         # The URL HubSpot called is ours to know, not the Host header's to tell (STYLE §7).
         uri = settings.PUBLIC_BASE_URL.rstrip("/") + django_request.get_full_path()
-        try:
+
+        def verify(app: HubSpotApp) -> None:
             verify_v3(
                 secrets=[app.client_secret],
                 method=request.method,
@@ -91,6 +100,16 @@ class HubSpotSignatureAuthentication(BaseAuthentication):
                 signature=signature,
                 timestamp=timestamp,
             )
+
+        try:
+            try:
+                verify(app)
+            except SignatureError as exc:
+                if exc.reason != "mismatch":
+                    raise
+                # Perhaps signed with a secret rotated since this process kept the app: read again.
+                app = _app_for(token, fresh=True)
+                verify(app)
         except SignatureError as exc:
             logger.warning(
                 "webhook for app %s from %s refused: %s", app.app_id, _remote_ip(request), exc.reason
@@ -141,11 +160,36 @@ def read_body(django_request, limit: int, declared: int | None) -> bytes:
     return body
 
 
-def _app_for(token) -> HubSpotApp:
+_apps: dict[str, tuple[float, HubSpotApp]] = {}  # URL token → (when read, on the monotonic clock; app)
+
+
+def _app_for(token, *, fresh: bool = False) -> HubSpotApp:
+    """The app of a webhook URL token, kept per process (see the module docstring); 404 if none."""
+    key = str(token)
+    kept = None if fresh else _apps.get(key)
+    if kept is not None and time.monotonic() - kept[0] < settings.HITL_WEBHOOK_APP_CACHE_SECONDS:
+        return kept[1]
     app = HubSpotApp.objects.filter(webhook_token=token).first()
     if app is None:
+        _apps.pop(key, None)
         raise exceptions.NotFound("No HubSpot app has this webhook URL.")
+    _apps[key] = (time.monotonic(), app)
     return app
+
+
+def forget_app(token) -> None:
+    _apps.pop(str(token), None)
+
+
+def _forget_changed_app(sender, instance, **kwargs) -> None:
+    # This process forgets at once; the others when the entry expires (or on a mismatch).
+    for key, (_, app) in list(_apps.items()):
+        if app.pk == instance.pk:
+            _apps.pop(key, None)
+
+
+post_save.connect(_forget_changed_app, sender=HubSpotApp, dispatch_uid="webhooks-forget-saved-app")
+post_delete.connect(_forget_changed_app, sender=HubSpotApp, dispatch_uid="webhooks-forget-deleted-app")
 
 
 class IsSignedByHubSpot(BasePermission):

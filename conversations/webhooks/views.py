@@ -15,14 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
+from connections.models import HubSpotApp
 from conversations.models import WebhookReceipt
 from conversations.webhooks import parsing, storage
-from conversations.webhooks.authentication import HubSpotSignatureAuthentication, IsSignedByHubSpot
+from conversations.webhooks.authentication import (
+    HubSpotSignatureAuthentication,
+    IsSignedByHubSpot,
+    forget_app,
+)
 
 
 class _HubSpotWebhookView(APIView):
@@ -30,6 +36,7 @@ class _HubSpotWebhookView(APIView):
     permission_classes = [IsSignedByHubSpot]
     throttle_classes: list = []
     parser_classes: list = []  # the body is parsed from the verified bytes, never by DRF
+    renderer_classes = [JSONRenderer]  # HubSpot reads JSON; no browsable-API negotiation per request
     http_method_names = ["post", "head", "options"]
     schema = None  # not part of the bot API's OpenAPI schema
 
@@ -50,9 +57,16 @@ class _HubSpotWebhookView(APIView):
     def post(self, request, token):
         verified = request.auth
         events = type(self).parse(verified.body)
-        _receipt, new_ids = storage.store(
-            app=verified.app, kind=self.kind, request=request, body=verified.body, events=events
-        )
+        try:
+            _receipt, new_ids = storage.store(
+                app=verified.app, kind=self.kind, request=request, body=verified.body, events=events
+            )
+        except IntegrityError:
+            # The app this process kept for the token was deleted meanwhile: as if unknown.
+            if HubSpotApp.objects.filter(pk=verified.app.pk).exists():
+                raise
+            forget_app(token)
+            raise exceptions.NotFound("No HubSpot app has this webhook URL.") from None
         return Response(
             {"received": len(events), "new": len(new_ids), "duplicates": len(events) - len(new_ids)},
             status=200,

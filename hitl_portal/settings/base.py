@@ -311,6 +311,10 @@ HITL_READYZ_TIMEOUT = env.float("HITL_READYZ_TIMEOUT", default=2.0)
 HITL_WEBHOOK_MAX_BODY_BYTES = env.int("HITL_WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 # HubSpot batches at most 100 events per app-webhook request (contract §9.3).
 HITL_WEBHOOK_MAX_EVENTS = env.int("HITL_WEBHOOK_MAX_EVENTS", default=100)
+# Each web process keeps the app of a webhook URL (with its decrypted client secret) this long
+# instead of reading and decrypting it per request; a signature that does not match re-reads it
+# first, so a rotated secret works at once. A deleted app or changed URL token is refused within it.
+HITL_WEBHOOK_APP_CACHE_SECONDS = env.float("HITL_WEBHOOK_APP_CACHE_SECONDS", default=10.0)
 # How long an agent's name/email from the actors API is reused before asking HubSpot again.
 HITL_ACTOR_CACHE_SECONDS = env.int("HITL_ACTOR_CACHE_SECONDS", default=3600)
 

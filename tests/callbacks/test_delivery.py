@@ -158,10 +158,10 @@ def test_errors_quoting_the_url_are_stored_without_its_token(connection, receive
     escalation = make_escalation(connection, url)
     (event,) = emit_n(escalation, 1)
 
-    def unreachable(target, **kwargs):
+    def unreachable(session, target, **kwargs):
         raise requests.ConnectionError(f"HTTPConnectionPool: Max retries exceeded with url: {target}")
 
-    monkeypatch.setattr(requests, "post", unreachable)
+    monkeypatch.setattr(requests.Session, "post", unreachable)  # callbacks go through a Session
 
     delivery.deliver_pending(escalation.pk)
 
