@@ -31,6 +31,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from conversations import callbacks
+from conversations.enqueue import enqueue_on_commit
 from conversations.models import DeliveryStatus, Escalation, EscalationEvent
 
 # Timers fire a little early; a countdown retry this much before its time still counts as due.
@@ -193,11 +194,10 @@ def retry_failed(escalation: Escalation) -> int:
 
 
 def _enqueue(escalation_id) -> None:
-    from django.db import transaction
-
     from conversations.tasks.callbacks import deliver_callbacks
 
-    transaction.on_commit(lambda: deliver_callbacks.delay(str(escalation_id)))
+    # The retried events are pending in the database: a broker that is down leaves them to the sweep.
+    enqueue_on_commit(deliver_callbacks, str(escalation_id), what=f"delivery of escalation {escalation_id}")
 
 
 __all__ = [

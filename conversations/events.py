@@ -18,15 +18,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-import logging
 from collections.abc import Iterator
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from conversations.enqueue import enqueue
 from conversations.models import DeliveryStatus, Escalation, EscalationEvent
-
-logger = logging.getLogger(__name__)
 
 # The escalations whose events committed inside `deliveries_collected()`, in commit order.
 _collected: contextvars.ContextVar[dict | None] = contextvars.ContextVar("hitl_deliveries", default=None)
@@ -100,15 +98,9 @@ def _schedule_delivery(escalation_id) -> None:
 
 
 def enqueue_delivery(escalation_id) -> None:
-    """Queue a `deliver_callbacks` task; a broker that cannot take it leaves the event to the sweep."""
+    """Queue a `deliver_callbacks` task. A broker that cannot take it must not fail the caller's
+    work already done (a webhook event marked failed): the callbacks sweep sends events never
+    attempted once they are HITL_SWEEP_GRACE_SECONDS old."""
     from conversations.tasks import deliver_callbacks
 
-    try:
-        deliver_callbacks.delay(str(escalation_id))
-    except Exception:
-        # Broker unavailable after the event was committed: raising here would fail the caller's
-        # already-done work (a webhook event marked failed). The callbacks sweep sends events never
-        # attempted once they are HITL_SWEEP_GRACE_SECONDS old.
-        logger.warning(
-            "broker unavailable: delivery of escalation %s left for the sweep", escalation_id, exc_info=True
-        )
+    enqueue(deliver_callbacks, str(escalation_id), what=f"delivery of escalation {escalation_id}")

@@ -14,14 +14,11 @@ the loser treats it as seen, as it did when it caught the IntegrityError in a sa
 
 from __future__ import annotations
 
-import logging
-
 from django.db import transaction
 
+from conversations import enqueue
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.webhooks.parsing import ParsedEvent
-
-logger = logging.getLogger(__name__)
 
 # Never stored: credentials a proxy or client might add. HubSpot's own headers are kept.
 _SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-api-key"}
@@ -80,15 +77,8 @@ def store(
 
 def enqueue_on_commit(event_ids: list[int]) -> None:
     """Queue processing of the events once the current transaction commits (see `store`)."""
-    transaction.on_commit(lambda: _enqueue(event_ids))
-
-
-def _enqueue(event_ids: list[int]) -> None:
     from conversations.tasks.webhooks import process_hubspot_events
 
-    try:
-        process_hubspot_events.delay(event_ids)
-    except Exception:
-        logger.warning(
-            "broker unavailable: %d stored HubSpot event(s) left for the sweep", len(event_ids), exc_info=True
-        )
+    enqueue.enqueue_on_commit(
+        process_hubspot_events, event_ids, what=f"processing of {len(event_ids)} stored HubSpot event(s)"
+    )
