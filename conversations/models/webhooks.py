@@ -90,6 +90,13 @@ class HubSpotEvent(models.Model):
             models.Index(fields=("status", "created_at")),
             # The event log's page for a tenant: its apps' newest events first.
             models.Index(fields=("app", "-created_at"), name="hubspotevent_app_newest"),
+            # Processing takes a thread's earlier pending events along (tasks/webhooks.py): found
+            # here without reading the thread's history, however many events are pending elsewhere.
+            models.Index(
+                fields=("app", "object_id", "occurred_at"),
+                condition=models.Q(status="pending"),
+                name="hubspotevent_pending_thread",
+            ),
         ]
 
     def __str__(self) -> str:
