@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     # Without the keys that encrypted a kept database's secrets, it is of no use: start afresh.
     reseed = args.reseed or not have_secrets()
     os.environ.update(orchestrator_env(ports))
-    seed.ensure_database(reseed=reseed)
+    seed.ensure_database(reseed=reseed, keys=os.environ["FIELD_ENCRYPTION_KEYS"])
     import django
 
     django.setup()

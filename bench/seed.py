@@ -10,6 +10,7 @@ seed (a required column without a default stops it with a message saying so).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import secrets
@@ -36,17 +37,33 @@ def _server_and_name(url: str) -> tuple[str, str]:
     return f"{base}/postgres", name
 
 
-def ensure_database(*, reseed: bool) -> None:
+def ensure_database(*, reseed: bool, keys: str) -> None:
+    """The bench's database, kept between runs unless `reseed`, or unless it was seeded with other
+    encryption keys (another clone's var/bench/): its secrets would be unreadable here."""
     server, name = _server_and_name(DATABASE_URL)
     if not name.startswith("hitl_bench"):
         raise SystemExit(f"refusing to manage database {name!r}: bench databases start with hitl_bench")
+    fingerprint = hashlib.sha256(keys.encode()).hexdigest()[:16]
     with psycopg.connect(server, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and reseed:
+        if exists and (reseed or _fingerprint(DATABASE_URL) != fingerprint):
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
             exists = None
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_keys (fingerprint text NOT NULL)")
+        conn.execute("DELETE FROM bench_keys")
+        conn.execute("INSERT INTO bench_keys VALUES (%s)", [fingerprint])
+
+
+def _fingerprint(url: str) -> str | None:
+    """Which keys the kept database was seeded with (a hash, never the keys), if it says."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if not conn.execute("SELECT to_regclass('bench_keys')").fetchone()[0]:
+            return None
+        row = conn.execute("SELECT fingerprint FROM bench_keys").fetchone()
+        return row[0] if row else None
 
 
 def prepare_schema() -> None:

@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+import psycopg
 import pytest
 
 from bench import seed
@@ -56,3 +57,26 @@ def test_sessions_log_in_a_superuser_and_one_tenants_admin(client):
     admin = response.context["user"]
     assert not admin.is_superuser
     assert list(Tenant.objects.visible_to(admin).values_list("slug", flat=True)) == [PREFIX.format(1)]
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_kept_database_seeded_with_other_keys_is_dropped(monkeypatch):
+    # given: a scratch bench database (never the real one) seeded with keys "A", holding a marker
+    url = "postgres://postgres@127.0.0.1:5432/hitl_bench_keytest"
+    monkeypatch.setattr(seed, "DATABASE_URL", url)
+    seed.ensure_database(reseed=True, keys="A")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE marker (x int)")
+
+    def marker_kept() -> bool:
+        with psycopg.connect(url, autocommit=True) as conn:
+            return conn.execute("SELECT to_regclass('marker')").fetchone()[0] is not None
+
+    # when the same keys come back, the data is kept; with other keys it would be unreadable
+    seed.ensure_database(reseed=False, keys="A")
+    assert marker_kept()
+    seed.ensure_database(reseed=False, keys="B")
+    assert not marker_kept()
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE hitl_bench_keytest WITH (FORCE)")
