@@ -10,6 +10,9 @@ the check for the lifetime of the browser only (monkeypatch restores it before t
 is flushed); the live server thread serving the pages is unaffected either way.
 """
 
+import os
+from pathlib import Path
+
 import pytest
 from django.db import connections
 
@@ -52,3 +55,12 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def snap(page, name: str, folder_variable: str = "E2E_SCREENSHOTS") -> None:
+    """A full-page screenshot `<name>.png` into the folder the environment variable names, if set:
+    for people reviewing what the pages look like; tests never read them."""
+    folder = os.environ.get(folder_variable)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)

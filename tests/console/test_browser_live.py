@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 import requests
@@ -23,17 +21,11 @@ from conversations.models import Escalation, EscalationStatus
 from sandbox.console import actions
 from sandbox.models import SandboxActor, SandboxThread
 from tenants.models import Role
+from tests.browser import snap
 from tests.e2e.flow import AGENT_ID, wait_for
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def snap(page, name):
-    folder = os.environ.get("E2E_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def test_a_support_lead_sees_a_new_escalation_and_its_assignment_live(hubspot, live_server, page):

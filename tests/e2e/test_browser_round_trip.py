@@ -5,25 +5,17 @@ the closing without being reloaded: it learns them from signed callbacks, polled
 Set E2E_SCREENSHOTS=<dir> to keep screenshots of both tabs.
 """
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from sandbox.models import SandboxContact, SandboxThread
 from sandbox.models.demo_bot import DemoChat, DemoChatEntry
+from tests.browser import snap
 from tests.sandbox_ui.world import make_png
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def snap(page, name):
-    folder = os.environ.get("E2E_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def test_end_user_and_agent_in_two_tabs(live_server, e2e_settings, page):

@@ -4,9 +4,7 @@ in the agent console, checked on screen and on the wire (signed webhooks at a re
 Set SANDBOX_UI_SCREENSHOTS=<dir> to keep screenshots of each page.
 """
 
-import os
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,6 +18,7 @@ from sandbox.models import (
     SandboxPortal,
     SandboxWebhookDelivery,
 )
+from tests.browser import snap as screenshot
 from tests.sandbox_ui.world import CLIENT_SECRET, build_world, make_png
 
 pytestmark = pytest.mark.browser
@@ -27,10 +26,7 @@ PNG = make_png()
 
 
 def snap(page, name):
-    folder = os.environ.get("SANDBOX_UI_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+    screenshot(page, name, "SANDBOX_UI_SCREENSHOTS")
 
 
 def consent_url(live_server, world, redirect_uri, state="csrf-state-123"):
