@@ -9,7 +9,9 @@ formatter downstream sees the redacted text only.
 import contextlib
 import json
 import logging
+import logging.config
 import re
+from datetime import UTC, datetime
 
 from core.secrets import MASK, SecretStr
 
@@ -76,15 +78,18 @@ class RedactSecretsFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and any `extra=` fields."""
+    """One JSON object per line: time (UTC, milliseconds), level, logger, process id, message, and
+    any `extra=` fields. Used by the app, gunicorn's access and error logs, and Celery's worker and
+    beat, so one log pipeline parses every process."""
 
     _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
     def format(self, record: logging.LogRecord) -> str:
         payload = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
         }
         for key, value in record.__dict__.items():
@@ -93,3 +98,35 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info or record.exc_text:
             payload["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(payload, default=str)
+
+
+def configure(config: dict) -> None:
+    """LOGGING_CONFIG of every profile, and Celery's: the dict, plus Python warnings (a library's
+    deprecation, whitenoise's missing directory) as log records, so they too come out formatted
+    (JSON in production) and redacted instead of as raw lines on stderr."""
+    logging.captureWarnings(True)
+    logging.config.dictConfig(config)
+
+
+def gunicorn_logconfig(fmt: str, level: str) -> dict:
+    """gunicorn's `logconfig_dict`: its error log (stderr) and access log (stdout) through the same
+    redaction filter and formatter (`fmt`: "json" or "text") as the app's records."""
+    handler = {"class": "logging.StreamHandler", "formatter": fmt, "filters": ["redact_secrets"]}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact_secrets": {"()": "core.logging.RedactSecretsFilter"}},
+        "formatters": {
+            "text": {"format": "%(asctime)s [%(process)d] %(levelname)s %(name)s %(message)s"},
+            "json": {"()": "core.logging.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {**handler, "stream": "ext://sys.stdout"},
+            "error_console": {**handler, "stream": "ext://sys.stderr"},
+        },
+        "root": {"level": level.upper(), "handlers": ["error_console"]},
+        "loggers": {
+            "gunicorn.error": {"level": level.upper(), "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+    }

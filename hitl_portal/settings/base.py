@@ -8,13 +8,14 @@ from pathlib import Path
 
 import environ
 
+from hitl_portal.env import log_format
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-# A .env file is read only when asked to; real environment variables always take precedence.
-if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
-    env.read_env(str(BASE_DIR / ".env"), overwrite=False)
+# The env file (.env or ENV_FILE) was read into the environment before this module loaded, by
+# whichever entry point started the process (hitl_portal/env.py).
 
 # GENERAL
 # ------------------------------------------------------------------------------
@@ -152,7 +153,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # LOGGING
 # ------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOG_FORMAT = env.str("LOG_FORMAT", default="text")  # "json" for structured logs
+LOG_FORMAT = log_format()  # "json" (default in production) or "text"; gunicorn.conf.py uses the same
+LOGGING_CONFIG = "core.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -220,6 +222,11 @@ HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS = env.int("HUBSPOT_TOKEN_REFRESH_MARGIN_SEC
 # CACHE (shared rate-limit windows across processes when Redis is configured)
 # ------------------------------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if "redis" in CACHES["default"]["BACKEND"].lower():
+    # A dead cache fails a rate-limit check or /readyz within seconds instead of hanging a request.
+    _timeout = env.float("CACHE_TIMEOUT", default=2.0)
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("socket_connect_timeout", _timeout)
+    CACHES["default"]["OPTIONS"].setdefault("socket_timeout", _timeout)
 
 # BOT API
 # ------------------------------------------------------------------------------
