@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # JSON 503 for undecryptable secrets, JSON 500 under /api/ (core/errors.py).
+    "core.errors.JsonErrorMiddleware",
 ]
 
 TEMPLATES = [
