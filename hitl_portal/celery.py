@@ -1,7 +1,7 @@
 """Celery application, configured from Django settings (`CELERY_*` namespace)."""
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_init
 
 from hitl_portal.env import use_default_settings
 
@@ -23,3 +23,9 @@ def _configure_logging(*args, **kwargs) -> None:
 
 
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _register_control_commands(**kwargs) -> None:
+    # The worker answers `hitl_key_fingerprints` (rotate_encryption_keys asks before re-encrypting).
+    import core.key_check  # noqa: F401
