@@ -80,5 +80,5 @@ def test_procfile_runs_web_worker_and_one_beat():
     processes = parse_procfile((ROOT / "Procfile").read_text()).processes
     assert set(processes) == {"web", "worker", "beat"}
     assert processes["web"] == "gunicorn -c gunicorn.conf.py"
-    assert processes["worker"].startswith("celery -A hitl_portal worker ")
-    assert processes["beat"].startswith("celery -A hitl_portal beat ")
+    assert processes["worker"].startswith("celery -A hitl_portal -q worker ")
+    assert processes["beat"].startswith("celery -A hitl_portal -q beat ")
