@@ -82,3 +82,38 @@ def test_procfile_runs_web_worker_and_one_beat():
     assert processes["web"] == "gunicorn -c gunicorn.conf.py"
     assert processes["worker"].startswith("celery -A hitl_portal -q worker ")
     assert processes["beat"].startswith("celery -A hitl_portal -q beat ")
+
+
+def test_prod_env_takes_the_operators_values_and_strips_the_port(tmp_path):
+    path = tmp_path / "prod.env"
+    result = make(
+        "prod-env",
+        f"ENV_FILE={path}",
+        "PROD_HOST=hitl.example.org:8443",
+        "DATABASE_URL=postgres://hitl:db-password@db.internal:5433/portal",
+        "REDIS_URL=redis://redis.internal:6379",
+    )
+    assert result.returncode == 0, result.stderr
+    values = read_env(path)
+    assert values["ALLOWED_HOSTS"] == "hitl.example.org"  # Django matches names, never ports
+    assert values["PUBLIC_BASE_URL"] == "https://hitl.example.org:8443"
+    assert values["DATABASE_URL"] == "postgres://hitl:db-password@db.internal:5433/portal"
+    assert values["CELERY_BROKER_URL"] == "redis://redis.internal:6379/0"
+    assert values["CACHE_URL"] == "redis://redis.internal:6379/1"
+    # What to do next: the database to create (no password shown) and what to edit.
+    assert "createdb -h db.internal -p 5433 -U hitl portal" in result.stdout
+    assert "db-password" not in result.stdout + result.stderr
+    assert "GUNICORN_BIND" in result.stdout
+
+
+def test_make_manage_runs_a_command_with_the_env_files_settings(tmp_path):
+    path = tmp_path / "prod.env"
+    assert make("prod-env", f"ENV_FILE={path}", "PROD_HOST=hitl.example.org").returncode == 0
+    result = make("manage", f"ENV_FILE={path}", "ARGS=diffsettings")
+    assert result.returncode == 0, result.stderr
+    assert "SECURE_SSL_REDIRECT = True" in result.stdout
+    assert "ALLOWED_HOSTS = ['hitl.example.org']" in result.stdout
+
+    missing = make("manage", f"ENV_FILE={tmp_path / 'nope.env'}", "ARGS=check")
+    assert missing.returncode != 0
+    assert "nope.env not found: write it with make prod-env" in missing.stderr
