@@ -3,6 +3,7 @@
 import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 from honcho.environ import parse_procfile
@@ -117,3 +118,22 @@ def test_make_manage_runs_a_command_with_the_env_files_settings(tmp_path):
     missing = make("manage", f"ENV_FILE={tmp_path / 'nope.env'}", "ARGS=check")
     assert missing.returncode != 0
     assert "nope.env not found: write it with make prod-env" in missing.stderr
+
+
+def test_preflight_names_a_dead_cache(tmp_path):
+    path = tmp_path / "prod.env"
+    assert make("prod-env", f"ENV_FILE={path}", "PROD_HOST=hitl.example.org").returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "hitl_portal.preflight"],
+        cwd=ROOT,
+        # The environment wins over the file: a cache where nothing listens.
+        env=env | {"ENV_FILE": str(path), "CACHE_URL": "redis://127.0.0.1:9/1", "CACHE_TIMEOUT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "cache unreachable:" in result.stderr
+    assert "CACHE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
