@@ -45,6 +45,10 @@ def _passwords() -> list[str]:
     from hitl_portal.celery import app
 
     found.append(urlsplit(str(app.conf.broker_url or "")).password or "")
+    for cache in settings.CACHES.values():
+        location = cache.get("LOCATION")
+        if isinstance(location, str):
+            found.append(urlsplit(location).password or "")
     return [p for p in found if p]
 
 
