@@ -100,6 +100,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+class GunicornAccessFields(logging.Filter):
+    """Copies the fields of gunicorn's access record (its atoms) onto the record, so the JSON line
+    carries them as keys a log pipeline can query: method, path (never the query string), status,
+    bytes, duration_ms, remote_addr, user_agent. Runs before the redaction filter."""
+
+    ATOMS = {"m": "method", "U": "path", "h": "remote_addr", "a": "user_agent"}
+    NUMBERS = {"s": "status", "B": "bytes", "M": "duration_ms"}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args if isinstance(record.args, dict) else {}
+        for atom, name in self.ATOMS.items():
+            if atom in atoms:
+                setattr(record, name, atoms[atom])
+        for atom, name in self.NUMBERS.items():
+            value = str(atoms.get(atom, ""))
+            if value.isdigit():
+                setattr(record, name, int(value))
+        return True
+
+
 def configure(config: dict) -> None:
     """LOGGING_CONFIG of every profile, and Celery's: the dict, plus Python warnings (a library's
     deprecation, whitenoise's missing directory) as log records, so they too come out formatted
@@ -115,18 +135,25 @@ def gunicorn_logconfig(fmt: str, level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact_secrets": {"()": "core.logging.RedactSecretsFilter"}},
+        "filters": {
+            "redact_secrets": {"()": "core.logging.RedactSecretsFilter"},
+            "access_fields": {"()": "core.logging.GunicornAccessFields"},
+        },
         "formatters": {
             "text": {"format": "%(asctime)s [%(process)d] %(levelname)s %(name)s %(message)s"},
             "json": {"()": "core.logging.JsonFormatter"},
         },
         "handlers": {
-            "console": {**handler, "stream": "ext://sys.stdout"},
+            "access_console": {
+                **handler,
+                "filters": ["access_fields", "redact_secrets"],
+                "stream": "ext://sys.stdout",
+            },
             "error_console": {**handler, "stream": "ext://sys.stderr"},
         },
         "root": {"level": level.upper(), "handlers": ["error_console"]},
         "loggers": {
             "gunicorn.error": {"level": level.upper(), "handlers": ["error_console"], "propagate": False},
-            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["access_console"], "propagate": False},
         },
     }

@@ -37,7 +37,9 @@ import logging, logging.config, runpy
 c = runpy.run_path('gunicorn.conf.py')
 logging.config.dictConfig(c['logconfig_dict'])
 logging.getLogger('gunicorn.error').error('upstream said access_token=abc123secret')
-logging.getLogger('gunicorn.access').info('%(h)s %(r)s', {'h': '127.0.0.1', 'r': 'GET /?hapikey=xyz789'})
+logging.getLogger('gunicorn.access').info(
+    '%(h)s %(r)s', {'h': '127.0.0.1', 'r': 'GET /?hapikey=xyz789', 'm': 'GET', 'U': '/api/v1/x', 's': '201',
+                    'B': '17', 'M': 12, 'a': 'bot/1.0'})
 """
     base = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "LOG_"))}
     result = subprocess.run(
@@ -53,3 +55,7 @@ logging.getLogger('gunicorn.access').info('%(h)s %(r)s', {'h': '127.0.0.1', 'r':
     assert error["logger"] == "gunicorn.error" and "abc123secret" not in result.stderr
     assert "access_token=[REDACTED]" in error["message"]
     assert access["logger"] == "gunicorn.access" and "xyz789" not in result.stdout
+    # The request's fields as keys, for a log pipeline to query.
+    assert access["method"] == "GET" and access["path"] == "/api/v1/x"
+    assert access["status"] == 201 and access["bytes"] == 17 and access["duration_ms"] == 12
+    assert access["remote_addr"] == "127.0.0.1" and access["user_agent"] == "bot/1.0"
