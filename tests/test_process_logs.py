@@ -8,6 +8,7 @@ import re
 import subprocess
 import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -45,7 +46,7 @@ def env_file(tmp_path) -> str:
     return str(path)
 
 
-def run_until(process: str, tmp_path, marker: str) -> list[str]:
+def start(process: str, tmp_path) -> tuple[subprocess.Popen, Path]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "DATABASE_URL"))}
     env |= {"ENV_FILE": env_file(tmp_path), "PATH": f"{ROOT / '.venv' / 'bin'}:{env['PATH']}"}
     log = tmp_path / f"{process}.log"
@@ -53,12 +54,21 @@ def run_until(process: str, tmp_path, marker: str) -> list[str]:
         popen = subprocess.Popen(
             ["sh", "-c", f"exec {PROCFILE[process]}"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
+    return popen, log
+
+
+def wait_for(popen: subprocess.Popen, log: Path, marker: str) -> None:
+    deadline = time.monotonic() + 45
+    while marker not in log.read_text() and time.monotonic() < deadline:
+        assert popen.poll() is None, log.read_text()
+        time.sleep(0.05)
+    assert marker in log.read_text(), log.read_text()
+
+
+def run_until(process: str, tmp_path, marker: str) -> list[str]:
+    popen, log = start(process, tmp_path)
     try:
-        deadline = time.monotonic() + 45
-        while marker not in log.read_text() and time.monotonic() < deadline:
-            assert popen.poll() is None, log.read_text()
-            time.sleep(0.2)
-        assert marker in log.read_text(), log.read_text()
+        wait_for(popen, log, marker)
         time.sleep(3)  # past start-up, to the steady state a stop normally meets
     finally:
         popen.terminate()
@@ -92,3 +102,20 @@ def test_worker_logs_json(transactional_db, tmp_path):
 def test_beat_logs_json(transactional_db, tmp_path):
     records = assert_json_records(run_until("beat", tmp_path, "beat: Starting"))
     assert any(r["logger"] == "celery.beat" for r in records)
+
+
+def test_beat_stops_on_sigterm_even_while_it_starts(transactional_db, tmp_path):
+    """SIGTERM right as beat starts (a restart during a deploy) used to hang it until SIGKILL: the
+    stop handler rebuilt the scheduler inside the interrupted database query (core/beat.py)."""
+    for attempt in range(5):
+        popen, log = start("beat", tmp_path)
+        try:
+            wait_for(popen, log, "beat: Starting")
+            popen.terminate()
+            popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"beat ignored SIGTERM while starting (attempt {attempt + 1})") from None
+        finally:
+            if popen.poll() is None:
+                popen.kill()
+                popen.wait()

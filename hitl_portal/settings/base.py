@@ -153,7 +153,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "confirm_publish": True}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django_celery_beat's DatabaseScheduler, which beat can stop while it starts (core/beat.py).
+CELERY_BEAT_SCHEDULER = "core.beat:DatabaseScheduler"
 
 # LOGGING
 # ------------------------------------------------------------------------------
