@@ -20,9 +20,13 @@ def main() -> int:
     from hitl_portal.env import EnvFileMissing, load_env_file
 
     try:
-        load_env_file()
+        path = load_env_file()
     except EnvFileMissing as exc:
         print(exc, file=sys.stderr)
+    else:
+        if path is not None and path.is_file() and path.stat().st_mode & 0o077:
+            # It holds SECRET_KEY and the encryption keys: only the service user should read it.
+            print(f"Warning: {path} is readable by other users; run: chmod 600 {path}", file=sys.stderr)
     profile = os.environ.get("DJANGO_ENV", "")
     module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
     if profile != "production" or module not in ("", "hitl_portal.settings.production"):

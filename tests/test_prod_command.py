@@ -137,3 +137,19 @@ def test_preflight_names_a_dead_cache(tmp_path):
     assert "cache unreachable:" in result.stderr
     assert "CACHE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_preflight_warns_about_an_env_file_others_can_read(tmp_path):
+    path = tmp_path / "prod.env"
+    assert make("prod-env", f"ENV_FILE={path}", "PROD_HOST=hitl.example.org").returncode == 0
+    path.chmod(0o644)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "hitl_portal.preflight"],
+        cwd=ROOT,
+        env=env | {"ENV_FILE": str(path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert f"{path} is readable by other users; run: chmod 600 {path}" in result.stderr
