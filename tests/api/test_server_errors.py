@@ -57,3 +57,12 @@ def test_outside_the_api_an_undecryptable_secret_is_json_503_and_other_errors_st
     assert json.loads(response.content)["error"] == "secrets_unavailable"
     # Anything else outside /api/ is left to Django (its 500 page and logging).
     assert middleware.process_exception(admin_page, RuntimeError("bug")) is None
+
+
+def test_the_schema_documents_500_and_503_in_the_error_shape(client, db):
+    spec = client.get("/api/schema/?format=json").json()
+    for path in spec["paths"].values():
+        for operation in path.values():
+            for code in ("500", "503"):
+                schema = operation["responses"][code]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}, (operation["operationId"], code)
