@@ -68,7 +68,11 @@ def check_processes(urls: list[str], *, workers: bool = True, timeout: float = 5
         from hitl_portal.celery import app
 
         if not app.conf.task_always_eager:
-            replies = app.control.broadcast("hitl_key_fingerprints", reply=True, timeout=timeout) or []
+            try:
+                replies = app.control.broadcast("hitl_key_fingerprints", reply=True, timeout=timeout) or []
+            except Exception as exc:  # the broker down: the workers cannot be asked
+                report.unreachable.append(f"Celery workers (broker): {redact(str(exc))[:200]}")
+                replies = []
             for reply in replies:
                 for hostname, answer in reply.items():
                     keys = answer.get("encryption_keys") if isinstance(answer, dict) else None

@@ -167,3 +167,15 @@ def test_celery_workers_are_asked_through_the_broker(start_celery_worker, settin
         call_command(
             "rotate_encryption_keys", "--check-url", "http://127.0.0.1:1/readyz", stdout=io.StringIO()
         )
+
+
+def test_a_broker_that_cannot_be_asked_refuses_without_a_traceback(settings):
+    from tests.worker import using_broker
+
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with using_broker("redis://127.0.0.1:9/0"), pytest.raises(CommandError) as refused:
+        call_command(
+            "rotate_encryption_keys", "--check-url", "http://127.0.0.1:9/readyz", stdout=io.StringIO()
+        )
+    assert "could not ask: Celery workers (broker)" in str(refused.value)
+    assert "Nothing was changed" in str(refused.value)
