@@ -39,6 +39,7 @@ import requests
 import urllib3
 from django.conf import settings
 
+from conversations import callback_signing
 from conversations.models import CallbackAttempt, EscalationEvent
 from core.logging import redact
 
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 VERSION = "0.1.0"
 USER_AGENT = f"hitl-portal/{VERSION}"
 SIGNATURE_HEADER = "X-HITL-Signature"
+SIGNED_BY = {SIGNATURE_HEADER.lower(), "webhook-signature"}
 EXCERPT_CHARS = 500
 EXCERPT_BYTES = 2000
 
@@ -110,7 +112,9 @@ def raw_body(event: EscalationEvent) -> bytes:
     return json.dumps(event.envelope(), separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def build_headers(event: EscalationEvent, body: bytes, secrets: list[str]) -> dict[str, str]:
+def build_headers(
+    event: EscalationEvent, body: bytes, secrets: list[str], scheme: str = "hitl"
+) -> dict[str, str]:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -118,8 +122,7 @@ def build_headers(event: EscalationEvent, body: bytes, secrets: list[str]) -> di
         "X-HITL-Event-Type": event.type,
         "X-HITL-Sequence": str(event.sequence),
     }
-    if secrets:
-        headers[SIGNATURE_HEADER] = signature_header(secrets, body)
+    headers.update(callback_signing.signature_headers(scheme, secrets, str(event.id), body))
     return headers
 
 
@@ -219,13 +222,19 @@ def send_event(event: EscalationEvent, url: str, *, task_id: str = "") -> tuple[
     started = time.monotonic()
     try:
         _check_url(url)
-        secrets = active_secrets(event.escalation.connection_id)
+        scheme, secrets = callback_signing.signing_of(event.escalation.connection_id)
         if not secrets:
             # Unsigned callbacks cannot be trusted by the bot (chatwoot#13789); hold them until a
             # secret exists, like any other failure.
             raise CallbackRefused("the connection has no active callback secret to sign with")
         body = raw_body(event)
-        outcome = _post(url, body, build_headers(event, body, secrets))
+        headers = build_headers(event, body, secrets, scheme)
+        if not any(h.lower() in SIGNED_BY for h in headers):
+            raise CallbackRefused(
+                "no active callback secret can sign Standard Webhooks (whsec_ + standard base64): "
+                "rotate the callback secret"
+            )
+        outcome = _post(url, body, headers)
     except CallbackRefused as exc:
         outcome = Outcome(False, error=f"refused: {exc}"[:500])
     duration_ms = int((time.monotonic() - started) * 1000)
