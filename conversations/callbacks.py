@@ -41,6 +41,7 @@ from django.conf import settings
 
 from conversations import callback_signing
 from conversations.models import CallbackAttempt, EscalationEvent
+from core import metrics
 from core.logging import redact
 
 logger = logging.getLogger(__name__)
@@ -238,6 +239,7 @@ def send_event(event: EscalationEvent, url: str, *, task_id: str = "") -> tuple[
     except CallbackRefused as exc:
         outcome = Outcome(False, error=f"refused: {exc}"[:500])
     duration_ms = int((time.monotonic() - started) * 1000)
+    metrics.callback_attempt(outcome, duration_ms)
     attempt = CallbackAttempt.objects.create(
         event=event,
         url=url,

@@ -325,3 +325,12 @@ HITL_ACTOR_CACHE_SECONDS = env.int("HITL_ACTOR_CACHE_SECONDS", default=3600)
 HITL_BENCH = env.bool("HITL_BENCH", default=False)
 if HITL_BENCH:
     MIDDLEWARE.insert(0, "core.bench.QueryCountMiddleware")
+
+# OBSERVABILITY (core/metrics.py, core/metrics_view.py; docs/operations.md)
+# ------------------------------------------------------------------------------
+# /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+# PROMETHEUS_MULTIPROC_DIR (read by prometheus_client from the environment) makes every gunicorn
+# and Celery process of a host count into one total.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Adds the tenant's slug as a label to escalation metrics: only for a handful of tenants.
+METRICS_TENANT_LABELS = env.bool("METRICS_TENANT_LABELS", default=False)

@@ -6,7 +6,10 @@ back to SQLite and the tests that need PostgreSQL skip with a reason, except und
 where a missing server fails the run. `TEST_DB=sqlite` forces the embedded database.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import environ
 
@@ -87,3 +90,10 @@ HITL_ALLOW_PRIVATE_CALLBACKS = env.bool("HITL_ALLOW_PRIVATE_CALLBACKS", default=
 # would leak from test to test. tests/api/test_rate_limits.py switches them on where it tests them.
 HITL_BOT_API_RATE_LIMIT = env.str("TEST_BOT_API_RATE_LIMIT", default="off")
 HITL_BOT_API_START_RATE_LIMIT = env.str("TEST_BOT_API_START_RATE_LIMIT", default="off")
+
+# prometheus_client's multiprocess mode, as in a deployment: every process of a test run (pytest,
+# its live server, Celery worker and gunicorn subprocesses, which inherit the variable) counts into
+# one directory and /metrics adds them up. Set before anything imports prometheus_client.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hitl-metrics-")
+    atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], True)

@@ -1,0 +1,1 @@
+from tests.e2e.conftest import bot, e2e_settings, e2e_worker, provisioned  # noqa: F401
