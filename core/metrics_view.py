@@ -36,6 +36,21 @@ _REDIS_PRIORITY_STEPS = (0, 3, 6, 9)
 class StateCollector:
     """Gauges computed at scrape time, so every process answers the same figures."""
 
+    NAMES = (
+        "hitl_escalations_active",
+        "hitl_callbacks_pending",
+        "hitl_callbacks_failed",
+        "hitl_webhook_events_pending",
+        "hitl_webhook_oldest_pending_seconds",
+        "hitl_celery_queue_depth",
+        "hitl_ready",
+    )
+
+    def describe(self):
+        # Registering must not query the database: the registry calls describe(), not collect().
+        for name in self.NAMES:
+            yield GaugeMetricFamily(name, name)
+
     def collect(self):
         yield from self._escalations()
         yield from self._callbacks()
