@@ -41,7 +41,7 @@ from django.conf import settings
 
 from conversations import callback_signing
 from conversations.models import CallbackAttempt, EscalationEvent
-from core import metrics
+from core import metrics, request_id
 from core.logging import redact
 
 logger = logging.getLogger(__name__)
@@ -123,6 +123,8 @@ def build_headers(
         "X-HITL-Event-Type": event.type,
         "X-HITL-Sequence": str(event.sequence),
     }
+    if event.request_id:
+        headers[request_id.HEADER] = event.request_id
     headers.update(callback_signing.signature_headers(scheme, secrets, str(event.id), body))
     return headers
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conversations.models import BotApiRequest, EscalationEvent, WebhookReceipt
 from core import metrics
 from tests.e2e import flow
 from tests.observability.scrape import scrape, total
@@ -49,3 +50,13 @@ def test_one_scrape_adds_up_web_and_worker_after_the_round_trip(
     assert total(after, "hitl_callbacks_pending") == 0
     assert ("hitl_celery_queue_depth", (("queue", e2e_settings.CELERY_TASK_DEFAULT_QUEUE),)) in after
     assert total(after, "hitl_ready", check="database") == 1
+
+    # One id follows each message: the webhook request's id, carried into the worker's task,
+    # is on the event it caused (the id the bot receives as X-Request-ID).
+    receipts = set(WebhookReceipt.objects.values_list("request_id", flat=True))
+    started = set(BotApiRequest.objects.values_list("request_id", flat=True))
+    events = list(EscalationEvent.objects.order_by("sequence"))
+    assert len(events) == 4 and all(event.request_id for event in events)
+    message = next(e for e in events if e.type == "escalation.message")
+    assert message.request_id in receipts
+    assert all(event.request_id in receipts | started for event in events)
