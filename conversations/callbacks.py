@@ -8,7 +8,9 @@ What a bot receives (for bot authors)::
     X-HITL-Event-Id: <event id>            (the bot's dedupe key: a retry carries the same id)
     X-HITL-Event-Type: escalation.message
     X-HITL-Sequence: 7                     (1, 2, 3 ... per escalation)
-    X-HITL-Signature: t=1767225600,v1=<hex>[,v1=<hex>]
+    X-Request-ID: <id of the request that caused the event, when known>
+    X-HITL-Signature: t=1767225600,v1=<hex>[,v1=<hex>]   (or the Standard Webhooks headers:
+                                           the connection's choice, conversations.callback_signing)
 
     <the event envelope, JSON>
 

@@ -21,8 +21,15 @@ right whichever process scrapes and survive restarts, which a per-process gauge 
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from django.conf import settings
+
+# A configured directory that does not exist yet (a fresh tmpfs) is created rather than failing
+# every process at its first count.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 from prometheus_client import Counter, Histogram
 
 # Seconds: from sub-second webhooks to an hour-long queue of callbacks to a bot that was down.

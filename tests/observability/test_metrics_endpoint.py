@@ -68,6 +68,8 @@ def test_webhook_outcomes_are_counted_per_endpoint(client, settings):
     bad = {"X-HubSpot-Signature-v3": "bm9wZQ==", "X-HubSpot-Request-Timestamp": "1"}
     assert deliver(client, app, "app", payload, headers=bad).status_code == 401
     assert deliver(client, app, "channel", body=b"{not json").status_code == 400
+    settings.HITL_WEBHOOK_MAX_BODY_BYTES = 100
+    assert deliver(client, app, "channel", body=b"[" + b" " * 200 + b"]").status_code == 413
 
     after = scraped(client, settings)
 
@@ -79,6 +81,7 @@ def test_webhook_outcomes_are_counted_per_endpoint(client, settings):
     assert grew(endpoint="app", outcome="duplicate") == 1
     assert grew(endpoint="app", outcome="bad_signature") == 1
     assert grew(endpoint="channel", outcome="malformed") == 1
+    assert grew(endpoint="channel", outcome="too_large") == 1
 
 
 def test_tenant_label_only_behind_the_setting(settings, tenant_a):
