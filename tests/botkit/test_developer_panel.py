@@ -110,6 +110,12 @@ def test_failed_deliveries_are_counted_and_listed_for_this_connection_only(clien
     assert page.status_code == 200
     assert list(page.context["cl"].result_list) == [failed]
 
+    # Replay, with the callback log's own action, from that filtered list.
+    client.post(panel["failed_url"], {"action": "retry_deliveries", "_selected_action": [failed.pk]})
+    failed.refresh_from_db()
+    assert failed.delivery_status == DeliveryStatus.PENDING  # queued again, due now
+    assert AuditLogEntry.objects.filter(action="callbacks.retry", tenant=own.tenant).exists()
+
 
 def test_the_connection_page_offers_the_scheme_the_test_event_and_the_failed_link(client, admin_a, own):
     client.force_login(admin_a)
