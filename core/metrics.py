@@ -184,7 +184,9 @@ def escalation_started(connection, created: bool = True) -> None:
 
 def bot_api_refused(view, status: int, code: str | None) -> None:
     """A bot API error answer; counted as a refused start when it answers the start endpoint."""
-    if getattr(view, "action", None) != "create" or status < 400:
+    if getattr(view, "basename", None) != "escalation" or getattr(view, "action", None) != "create":
+        return  # the handler serves every DRF view (the sandbox's too): only bot starts count
+    if status < 400:
         return
     reason = str(code or "error")[:64]
     if reason not in _refusal_reasons:

@@ -99,8 +99,21 @@ def test_tenant_label_only_behind_the_setting(settings, tenant_a):
 
 def test_refusal_reasons_are_bounded():
     class View:
+        basename = "escalation"
         action = "create"
         request = None
+
+    class SandboxView:
+        basename = "sandbox-thread"
+        action = "create"
+        request = None
+
+    before = sum(
+        sample.value for family in metrics.ESCALATIONS_REFUSED.collect() for sample in family.samples
+    )
+    metrics.bot_api_refused(SandboxView(), 400, "invalid_request")
+    after = sum(sample.value for family in metrics.ESCALATIONS_REFUSED.collect() for sample in family.samples)
+    assert after == before
 
     for i in range(metrics.REFUSAL_REASONS + 25):
         metrics.bot_api_refused(View(), 422, f"code_{i}")
