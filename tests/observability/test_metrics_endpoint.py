@@ -123,3 +123,17 @@ def test_refusal_reasons_are_bounded():
 
 def _label_sets(metric):
     return [sample.labels for family in metric.collect() for sample in family.samples]
+
+
+def test_deploy_check_warns_when_metrics_would_count_one_process(settings, monkeypatch):
+    from core.checks import metrics_processes
+
+    settings.METRICS_TOKEN = "a-long-enough-token-1234"
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    assert [w.id for w in metrics_processes()] == ["hitl.W001"]
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp/somewhere")
+    assert metrics_processes() == []
+    settings.METRICS_TOKEN = "short"
+    assert [w.id for w in metrics_processes()] == ["hitl.W002"]
+    settings.METRICS_TOKEN = ""
+    assert metrics_processes() == []
