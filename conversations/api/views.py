@@ -21,6 +21,7 @@ from conversations import escalations
 from conversations.api import attachments as attachment_files
 from conversations.api import serializers as s
 from conversations.api.authentication import BotKeyAuthentication
+from conversations.api.callback_schema import EVENT_CALLBACK
 from conversations.api.errors import ApiError
 from conversations.api.recording import RecordsBotRequests
 from conversations.api.throttling import BotApiRateLimits
@@ -180,6 +181,7 @@ class EscalationViewSet(
             ),
             **ERRORS,
         },
+        callbacks=[EVENT_CALLBACK],
     )
     def create(self, request):
         data = _valid(s.StartEscalationSerializer(data=request.data))

@@ -97,3 +97,11 @@ def test_the_rate_limit_example_is_what_the_throttle_answers(settings):
     throttle.num_requests, throttle.duration = throttle.parse_rate("60/min")
     answered = RateLimited(12, throttle)
     assert documented == {"error": answered.error_code, "message": str(answered.detail), **answered.extra}
+
+
+def test_the_start_endpoint_documents_its_callbacks(openapi):
+    callbacks = openapi["paths"]["/api/v1/escalations/"]["post"]["callbacks"]["events"]
+    (operation,) = callbacks["{$request.body#/callback_url}"].values()
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/$defs/Event"}
+    for header in ("X-HITL-Event-Id", "X-HITL-Signature", "webhook-signature", "X-Request-ID"):
+        assert header in operation["description"]
