@@ -1,8 +1,9 @@
 """Optional error reporting to Sentry (or a Sentry-compatible service): on when SENTRY_DSN is set.
 
 Django and Celery integrations, so unhandled errors of web requests and tasks are reported with
-their request id as a tag. Personal data is off: `send_default_pii=False` (no user, IP or
-cookies), no request bodies and no frame locals (where end users' details and messages live).
+their request id as a tag. Personal data is off (what `send_default_pii=False` meant, in the
+SDK's current `data_collection` terms): no user identity, no request bodies and no frame locals
+(where end users' details and messages live).
 Every event is scrubbed before it leaves the process with the logs' redaction
 (`core.logging.redact`: secret query parameters, `Authorization`, token JSON) plus what only an
 error report can carry: values under secret-sounding keys and the portal's own key formats
@@ -62,9 +63,11 @@ def setup(*, transport=None) -> bool:
     sentry_sdk.init(
         dsn=dsn,
         integrations=[DjangoIntegration(), CeleryIntegration()],
-        send_default_pii=False,
-        # End users' names, phones, emails and messages pass through request bodies and frame
-        # locals: neither is sent (stack traces keep file, line and function).
+        # Personal data off. `data_collection` is the SDK's successor of send_default_pii=False
+        # (which it now deprecates): no user identity, no request bodies, no frame variables:
+        # end users' names, phones, emails and messages pass through those (stack traces keep
+        # file, line and function).
+        data_collection={"user_info": False, "http_bodies": [], "stack_frame_variables": False},
         include_local_variables=False,
         max_request_body_size="never",
         environment=settings.SENTRY_ENVIRONMENT,
