@@ -97,7 +97,9 @@ def test_tenant_label_only_behind_the_setting(settings, tenant_a):
     assert metrics.ESCALATIONS_STARTED.labels("acme")._value.get() == before + 1
 
 
-def test_refusal_reasons_are_bounded():
+def test_refusal_reasons_are_bounded(monkeypatch):
+    monkeypatch.setattr(metrics, "_refusal_reasons", set())  # this process's later tests start afresh
+
     class View:
         basename = "escalation"
         action = "create"
