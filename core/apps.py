@@ -6,11 +6,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
-        # Connects the Celery signals that carry a request's id into the tasks it queues.
-        # SENTRY_DSN: error reporting, set up once the settings are loaded.
-        from core import (
-            error_reporting,
-            request_id,  # noqa: F401
-        )
+        # checks registers the observability system checks; request_id connects the Celery signals
+        # that carry a request's id into its tasks; error_reporting turns Sentry on when
+        # SENTRY_DSN is set (web and worker processes alike).
+        from core import checks, error_reporting, request_id  # noqa: F401
 
         error_reporting.setup()

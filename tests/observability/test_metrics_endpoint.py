@@ -128,7 +128,11 @@ def _label_sets(metric):
 
 
 def test_deploy_check_warns_when_metrics_would_count_one_process(settings, monkeypatch):
+    from django.core.checks import registry
+
     from core.checks import metrics_processes
+
+    assert metrics_processes in registry.registry.get_checks(include_deployment_checks=True)
 
     settings.METRICS_TOKEN = "a-long-enough-token-1234"
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
