@@ -7,11 +7,14 @@
 - Any other unhandled exception under the bot API (`/api/`) is 500 in the bot API's error shape,
   `{"error": "server_error", "message": ...}`, never HTML. The message names no internals.
 
-Both are logged (redacted, as every record) with the traceback, as Django logs its own 500s.
+Both are logged (redacted, as every record) with the traceback, as Django logs its own 500s, and
+`got_request_exception` is sent as Django sends it, so error reporting (Sentry's Django
+integration listens to it) still sees failures answered here.
 """
 
 import logging
 
+from django.core.signals import got_request_exception
 from django.http import JsonResponse
 
 from core.crypto import DecryptionFailed
@@ -53,9 +56,11 @@ class JsonErrorMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, DecryptionFailed):
             logger.error("Secret not decryptable: %s", request.path, exc_info=exception)
+            got_request_exception.send(sender=None, request=request)
             return secrets_unavailable()
         if request.path_info.startswith(API_PREFIX):
             logger.error("Internal Server Error: %s", request.path, exc_info=exception)
+            got_request_exception.send(sender=None, request=request)
             return server_error()
         return None
 

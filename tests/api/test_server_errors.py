@@ -4,9 +4,11 @@
 
 import json
 import logging
+import sys
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.signals import got_request_exception
 
 from conversations.api.views import EscalationViewSet
 from core.crypto import DecryptionFailed
@@ -21,8 +23,17 @@ def test_an_unhandled_exception_is_a_json_500(bot, monkeypatch, caplog):
         raise RuntimeError("boom with access_token=abc123")
 
     monkeypatch.setattr(EscalationViewSet, "filter_queryset", broken)
-    with caplog.at_level(logging.ERROR):
-        response = bot.get("escalations/")
+    reported = []
+
+    def receiver(sender, request, **kwargs):
+        reported.append(sys.exc_info()[1])
+
+    got_request_exception.connect(receiver)
+    try:
+        with caplog.at_level(logging.ERROR):
+            response = bot.get("escalations/")
+    finally:
+        got_request_exception.disconnect(receiver)
 
     assert response.status_code == 500
     assert response.headers["Content-Type"] == "application/json"
@@ -32,6 +43,8 @@ def test_an_unhandled_exception_is_a_json_500(bot, monkeypatch, caplog):
     }
     assert "boom" not in response.text
     assert any(r.exc_info and "boom" in str(r.exc_info[1]) for r in caplog.records)
+    # Error reporting (Sentry's Django integration) hears of it as of any unhandled exception.
+    assert [str(e) for e in reported] == ["boom with access_token=abc123"]
 
 
 def test_a_secret_no_key_opens_is_a_json_503_to_retry(bot, settings):
