@@ -141,3 +141,12 @@ def test_compose_runs_web_worker_beat_postgres_and_redis():
     assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
     assert "healthcheck" in services["postgres"] and "healthcheck" in services["redis"]
     assert set(compose["volumes"]) == {"postgres-data", "redis-data"}
+
+
+def test_metrics_directory_is_the_only_writable_path_and_is_created_at_boot():
+    for name in ("hitl-web.service", "hitl-worker.service"):
+        service = unit(name)["Service"]
+        assert service["ProtectSystem"] == "strict"
+        assert service["ReadWritePaths"] == "-/run/hitl-metrics"
+    tmpfiles = (ROOT / "deploy" / "systemd" / "hitl-portal.tmpfiles.conf").read_text()
+    assert "d /run/hitl-metrics 0750 hitl hitl -" in tmpfiles.splitlines()
