@@ -22,6 +22,7 @@ from connections.hubspot import (
     file_attachment,
     participant,
 )
+from connections.hubspot.channels import OPAQUE_ID
 from connections.models import CustomChannel
 from conversations import lifecycle
 from conversations.escalations import contact_not_found_message, find_contact, sender_identity
@@ -60,13 +61,21 @@ def message_body(esc: Escalation, message: EscalationMessage) -> dict:
     """Keyword arguments of HubSpotClient.publish_message for one message (contract §5.3)."""
     if not esc.inbox or not esc.inbox.channel_account_id:
         raise NotReady("the escalation's inbox has no channel account yet")
+    if not esc.inbox.delivery_identifier:
+        # An account made before delivery identifiers: registration replaces it (see
+        # connections.registration._connect_inbox); HubSpot refuses a publish that does not name one.
+        raise NotReady("the inbox's channel account has no delivery identifier yet; register again")
     kind, value = sender_identity(esc)
     return {
         "channel_account_id": esc.inbox.channel_account_id,
         "text": message.text,
         "senders": [participant(kind, value, name=esc.user_name)],
-        # The integration side of the thread: our channel account in this inbox.
-        "recipients": [participant("CHANNEL_SPECIFIC_OPAQUE_ID", esc.inbox.channel_account_id)],
+        # The integration side of the thread: our channel account, named by its delivery identifier.
+        "recipients": [participant(OPAQUE_ID, esc.inbox.delivery_identifier)],
+        # The thread lands on the contact found at the start, even when the sender is a phone number.
+        "associate_with_contact_id": (
+            int(esc.hubspot_contact_id) if esc.hubspot_contact_id.isdigit() else None
+        ),
         "integration_idempotency_id": message.idempotency_id,
         "integration_thread_id": esc.integration_thread_id,
         "timestamp": message.sent_at,
@@ -104,6 +113,7 @@ def publish_pending(escalation_id) -> int:
             )
             return 0
         Escalation.objects.filter(pk=esc.pk).update(hubspot_contact_id=check.contact_id)
+        esc.hubspot_contact_id = check.contact_id
     channel_id = _channel_id(esc)
     pending = esc.messages.filter(
         direction=MessageDirection.TO_AGENT, publish_status=PublishStatus.PENDING
