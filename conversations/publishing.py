@@ -34,6 +34,7 @@ from conversations.models import (
     MessageDirection,
     PublishStatus,
 )
+from conversations.publish_lookup import find_published
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,10 @@ def publish_pending(escalation_id) -> int:
         except RETRYABLE_ERRORS:
             raise
         except HubSpotError as exc:
-            _refused(esc, message, exc)
-            return published
+            response = find_published(client, esc, message, esc.inbox.channel_account_id, exc)
+            if response is None:
+                _refused(esc, message, exc)
+                return published
         EscalationMessage.objects.filter(pk=message.pk).update(
             publish_status=PublishStatus.PUBLISHED,
             hubspot_message_id=str(response.get("id", "")),
