@@ -185,6 +185,22 @@ def request_unregistration(connection, *, actor=None, enqueue: bool = True) -> C
     return reg
 
 
+def request_identifier_upgrade(connection) -> bool:
+    """Queue a registration run if an inbox still has a channel account made before delivery
+    identifiers (publishing cannot name it); True if one was requested. Called by publishing, so
+    an upgraded deployment heals itself on the first escalation instead of waiting for an admin.
+    A run already queued or under way is left alone (`request_registration` would say so in the
+    audit log on every publish retry)."""
+    stale = connection.inboxes.exclude(state=InboxState.REMOVED).exclude(channel_account_id="")
+    if not stale.filter(delivery_identifier="").exists():
+        return False
+    reg = ChannelRegistration.objects.filter(connection=connection).first()
+    if reg is not None and reg.state in IN_PROGRESS and reg.updated_at > timezone.now() - STALE_AFTER:
+        return False
+    request_registration(connection)
+    return True
+
+
 # Bookkeeping ----------------------------------------------------------------------------------
 
 

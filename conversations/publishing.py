@@ -14,6 +14,7 @@ import logging
 
 from django.utils import timezone
 
+from connections import registration
 from connections.hubspot import (
     RETRYABLE_ERRORS,
     HubSpotAuthError,
@@ -116,6 +117,10 @@ def publish_pending(escalation_id) -> int:
         Escalation.objects.filter(pk=esc.pk).update(hubspot_contact_id=check.contact_id)
         esc.hubspot_contact_id = check.contact_id
     channel_id = _channel_id(esc)
+    if esc.inbox and esc.inbox.channel_account_id and not esc.inbox.delivery_identifier:
+        # Registered before delivery identifiers: have registration replace the account first.
+        registration.request_identifier_upgrade(esc.connection)
+        raise NotReady("the inbox's channel account has no delivery identifier yet; registration queued")
     pending = esc.messages.filter(
         direction=MessageDirection.TO_AGENT, publish_status=PublishStatus.PENDING
     ).order_by("position")
