@@ -10,9 +10,11 @@ v3 conversations inbox, the v1 OAuth endpoints) are listed, so a new one cannot 
 
 from __future__ import annotations
 
+import io
 import threading
 
 import pytest
+from django.core.management import call_command
 from hubspot_sdk._models import validate_type
 from hubspot_sdk.types.auth.public_access_token_info_response import PublicAccessTokenInfoResponse
 from hubspot_sdk.types.auth.token_response_if import TokenResponseIf
@@ -52,8 +54,10 @@ from hubspot_sdk.types.webhooks.webhook_update_event_subscription_params import 
 )
 from hubspot_sdk.types.webhooks.webhook_update_settings_params import WebhookUpdateSettingsParams
 
+from connections import registration
 from connections.hubspot.transport import Transport
-from sandbox.models import SandboxChannelAccount, SandboxMessage, SandboxThread
+from connections.models import ConnectedInbox, Connection
+from sandbox.models import SandboxChannel, SandboxChannelAccount, SandboxMessage, SandboxThread
 from tests.e2e import flow
 from tests.hubspot_client.sdk_contract import assert_sdk_body
 
@@ -129,12 +133,8 @@ def recorded(monkeypatch):
     return calls
 
 
-def test_every_body_sent_and_every_answer_passes_hubspot_sdk(recorded, live_server, provisioned, bot):
-    flow.run(live_server.url, provisioned, bot, flow.Realism())
-
+def assert_all_pass_the_sdk(recorded) -> set[str]:
     operations = {op for op, _, _ in recorded}
-    assert {"channels.create", "channel_accounts.create", "messages.publish"} <= operations
-    assert "messages.update_status" in operations, "the agent's reply is reported SENT"
     unknown = operations - set(SDK_TYPES) - NOT_IN_SDK
     assert not unknown, f"HubSpot calls without an SDK check: {unknown}"
     for operation, body, answer in recorded:
@@ -145,6 +145,15 @@ def test_every_body_sent_and_every_answer_passes_hubspot_sdk(recorded, live_serv
             assert_sdk_body(body, request_type, path_params=path_params, partial=partial)
         if response_model is not None and answer is not None:
             validate_type(type_=response_model, value=answer)
+    return operations
+
+
+def test_every_body_sent_and_every_answer_passes_hubspot_sdk(recorded, live_server, provisioned, bot):
+    flow.run(live_server.url, provisioned, bot, flow.Realism())
+
+    operations = assert_all_pass_the_sdk(recorded)
+    assert {"channels.create", "channel_accounts.create", "messages.publish"} <= operations
+    assert "messages.update_status" in operations, "the agent's reply is reported SENT"
 
     # What the done-when names, on HubSpot's side.
     publishes = [body for op, body, _ in recorded if op == "messages.publish"]
@@ -159,3 +168,31 @@ def test_every_body_sent_and_every_answer_passes_hubspot_sdk(recorded, live_serv
         assert body["associateWithContactId"] == thread.contact_id
     agent_reply = SandboxMessage.objects.get(direction="OUTGOING")
     assert agent_reply.status_type == "SENT"
+
+
+def test_the_upgrade_and_the_doctor_send_only_what_the_sdk_accepts(recorded, provisioned):
+    """The calls no round trip makes: replacing old accounts (channel PATCH with capabilities,
+    account PATCH authorized=false) and the doctor with its publish test."""
+    SandboxChannel.objects.update(capabilities={"deliveryIdentifierTypes": ["HS_EMAIL_ADDRESS"]})
+    SandboxChannelAccount.objects.update(delivery_identifier_type="", delivery_identifier_value="")
+    ConnectedInbox.objects.update(delivery_identifier="")
+    connection = Connection.objects.get()
+    recorded.clear()
+
+    registration.request_registration(connection)
+    inbox = ConnectedInbox.objects.filter(connection=connection).first()
+    call_command(
+        "hubspot_doctor",
+        "--connection",
+        str(connection.pk),
+        "--publish-test",
+        "--inbox",
+        str(inbox.inbox_id),
+        stdout=io.StringIO(),
+    )
+
+    operations = assert_all_pass_the_sdk(recorded)
+    assert {"channels.update", "channel_accounts.update", "channel_accounts.create"} <= operations
+    assert {"oauth.token", "oauth.token_info", "messages.publish", "messages.get"} <= operations
+    updates = [body for op, body, _ in recorded if op == "channel_accounts.update"]
+    assert {"authorized": False} in updates
