@@ -136,8 +136,8 @@ def _token(connection, info: dict, *, refresh: bool = False) -> dict:
         name,
         label,
         True,
-        ("Refreshed; " if refresh else "")
-        + f"valid for {minutes} more minutes (portal {token_info.hub_id}, installed by {token_info.user}).",
+        f"Valid for {minutes} more minutes (portal {token_info.hub_id}, installed by {token_info.user})"
+        + ("; just refreshed." if refresh else "."),
         expires_in=token_info.expires_in,
         hub_id=token_info.hub_id,
         user=token_info.user,

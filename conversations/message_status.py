@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from connections.hubspot import HubSpotClient, HubSpotError
-from connections.models import CustomChannel
+from connections.models import Connection
 from conversations.models import EscalationEvent, EventType
 
 log = logging.getLogger(__name__)
@@ -24,26 +24,29 @@ GAVE_UP = "The chatbot could not be reached; the message was not delivered."
 
 
 def report_agent_message_status(event: EscalationEvent, status: str) -> bool:
-    """PATCH the HubSpot message behind an `escalation.message` event; True if HubSpot took it."""
-    if event.type != EventType.MESSAGE or status not in (SENT, FAILED):
-        return False
+    """PATCH the HubSpot message behind an `escalation.message` event; True if HubSpot took it.
+    One query (the channel and the portal), then the call."""
     message_id = str((event.data or {}).get("message_id") or "")
-    escalation = event.escalation
-    connection = escalation.connection
-    channel = CustomChannel.objects.filter(app_id=connection.app_id).exclude(channel_id="").first()
-    if not message_id or channel is None:
+    if event.type != EventType.MESSAGE or status not in (SENT, FAILED) or not message_id:
         return False
+    connection_id = event.escalation.connection_id
+    row = (
+        Connection.objects.filter(pk=connection_id)
+        .exclude(app__custom_channel__channel_id="")
+        .values_list("app__app_id", "portal_id", "app__custom_channel__channel_id")
+        .first()
+    )
+    if row is None or not row[2]:
+        return False
+    app_id, portal_id, channel_id = row
     try:
-        HubSpotClient.for_connection(connection).update_message_status(
-            channel.channel_id,
-            message_id,
-            status,
-            error_message=GAVE_UP if status == FAILED else None,
+        HubSpotClient(connection_id, app_id=app_id, portal_id=portal_id).update_message_status(
+            channel_id, message_id, status, error_message=GAVE_UP if status == FAILED else None
         )
     except HubSpotError as exc:
         log.warning(
             "escalation %s: could not report message %s as %s to HubSpot: %s",
-            escalation.pk,
+            event.escalation_id,
             message_id,
             status,
             exc,
