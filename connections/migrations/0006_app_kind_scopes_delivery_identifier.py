@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0004_callbacks_timeout'),
+        ('connections', '0005_callback_signature'),
     ]
 
     operations = [
