@@ -1,8 +1,14 @@
+import os
+
 import pytest
 
 from tenants.models import Role
 from tests import services
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+# Servers, workers and commands the tests start read no env file (hitl_portal/env.py): a
+# developer's .env must not change what they run. Tests of env files pass ENV_FILE themselves.
+os.environ["ENV_FILE"] = os.devnull
 
 
 def pytest_runtest_setup(item):
