@@ -64,3 +64,10 @@ STORAGES = {
 }
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+
+# The sandbox is a fake HubSpot with demo pages and a consent screen that grants tokens: a demo,
+# never part of a deployment real tenants use.
+if HUBSPOT_SANDBOX:
+    raise ImproperlyConfigured(
+        "Unsafe production settings: HUBSPOT_SANDBOX must be off in production (the sandbox is a demo)"
+    )
