@@ -59,6 +59,8 @@ MIDDLEWARE = [
     # probe by IP over plain HTTP): core/health.py.
     "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # NUL or unencodable text in a query string: a 400 before any view builds a query from it.
+    "core.hostile_input.RejectNulQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
