@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every response (policy under CONTENT SECURITY POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Last, as its docs ask: turns a locked-out login into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -81,10 +83,37 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # {{ csp_nonce }} (and django-csp's {{ CSP_NONCE }}) for the pages' own <script> tags.
+                "core.csp.nonce",
             ],
         },
     },
 ]
+
+# CONTENT SECURITY POLICY (django-csp)
+# ------------------------------------------------------------------------------
+# Scripts only from our own origin or with this response's nonce: an injected inline <script> or
+# event-handler attribute does not run. Pages keep their JavaScript in static files; an inline
+# script must carry nonce="{{ csp_nonce }}". Styles may be inline (Django's admin and its themes
+# write style attributes, which no nonce can cover). An admin theme built on Alpine.js
+# (django-unfold) evaluates its x-data expressions with Function(), so with it installed
+# 'unsafe-eval' is added to script-src; injected inline scripts stay blocked either way.
+from csp.constants import NONCE, NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE  # noqa: E402
+
+_ALPINE_ADMIN = "unfold" in INSTALLED_APPS
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, *([UNSAFE_EVAL] if _ALPINE_ADMIN else [])],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # DATABASE
 # ------------------------------------------------------------------------------
