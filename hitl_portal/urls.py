@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core.shortcut import view_on_site
+from core.two_factor import TwoFactorLoginForm, two_factor
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -14,6 +15,7 @@ urlpatterns = [
         admin.site.admin_view(view_on_site),
         name="view-on-site",
     ),
+    path("admin/two-factor/", admin.site.admin_view(two_factor), name="two-factor"),
     path("admin/", admin.site.urls),
     path("ops/", include("core.urls")),
     path("", include("connections.urls")),
@@ -33,6 +35,9 @@ if settings.HITL_BENCH:
 
     urlpatterns.append(path("bench/baseline/", baseline, name="bench-baseline"))
 
+# The password, then a code for anyone who enrolled a second factor (core/two_factor.py).
+admin.site.login_form = TwoFactorLoginForm
+admin.site.login_template = "otp/admin111/login.html"
 admin.site.site_header = "HubSpot HITL portal"
 admin.site.site_title = "HITL portal"
 admin.site.index_title = "Operations"

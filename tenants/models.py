@@ -33,6 +33,12 @@ class Tenant(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=100, unique=True, help_text="Short name used in URLs and commands.")
+    require_two_factor = models.BooleanField(
+        "require two-factor sign-in",
+        default=False,
+        help_text="Members must confirm each sign-in with an authenticator app (enrolled at their first "
+        "sign-in after this is switched on).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantScopedQuerySet.as_manager()

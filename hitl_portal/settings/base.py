@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "django_celery_beat",
     # Failed-login throttling (per user name and per address), with its attempts in the admin.
     "axes",
+    # Second factor for staff sign-ins: TOTP authenticator apps (core/two_factor.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "core",
     "tenants",
     "connections",
@@ -65,6 +68,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a second factor in this session.
+    "django_otp.middleware.OTPMiddleware",
+    # Sends people who must use a second factor, and have not in this session, to enrol or verify.
+    "core.two_factor.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every response (policy under CONTENT SECURITY POLICY below).
@@ -146,6 +153,10 @@ AUTHENTICATION_BACKENDS = [
 # Every login form (the admin's is the only one) is throttled by django-axes: after
 # AXES_FAILURE_LIMIT failures for one user name, or from one address, further attempts are refused
 # for AXES_COOLOFF_TIME hours, or until an admin deletes the attempt under Axes → Access attempts.
+# Superusers must sign in with a second factor (always on in the production profile); tenant admins
+# can require it for their organisation's members (Tenant.require_two_factor).
+HITL_SUPERUSER_TWO_FACTOR = env.bool("HITL_SUPERUSER_TWO_FACTOR", default=False)
+OTP_TOTP_ISSUER = "HITL portal"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME", default=1.0)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

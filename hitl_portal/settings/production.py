@@ -71,3 +71,6 @@ if HUBSPOT_SANDBOX:
     raise ImproperlyConfigured(
         "Unsafe production settings: HUBSPOT_SANDBOX must be off in production (the sandbox is a demo)"
     )
+
+# Superusers can do anything to every tenant: their sign-in always needs a second factor here.
+HITL_SUPERUSER_TWO_FACTOR = True

@@ -12,8 +12,8 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def boot_production(**extra) -> subprocess.CompletedProcess:
-    env = {
+def production_env(**extra) -> dict[str, str]:
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "HUBSPOT", "HITL"))},
         "DJANGO_SETTINGS_MODULE": "hitl_portal.settings.production",
         "DJANGO_ENV": "production",
@@ -25,9 +25,17 @@ def boot_production(**extra) -> subprocess.CompletedProcess:
         "PUBLIC_BASE_URL": "https://hitl.example.com",
         **extra,
     }
-    code = "import django; django.setup(); print('started')"
+
+
+def boot_production(code: str = "print('started')", **extra) -> subprocess.CompletedProcess:
+    """Load the production settings in a fresh interpreter, then run `code`."""
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=production_env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
