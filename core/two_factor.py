@@ -21,6 +21,8 @@ from django_otp import login as otp_login
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from tenants.models import member_of_tenant_requiring_two_factor
+
 DEVICE_NAME = "Authenticator app"
 
 
@@ -44,9 +46,10 @@ class TwoFactorLoginForm(OTPAdminAuthenticationForm):
 def two_factor_required(user) -> bool:
     if not (user.is_authenticated and user.is_active and user.is_staff):
         return False
-    if user.is_superuser and getattr(settings, "HITL_SUPERUSER_TWO_FACTOR", False):
-        return True
-    return user.memberships.filter(tenant__require_two_factor=True).exists()
+    if user.is_superuser:
+        return bool(getattr(settings, "HITL_SUPERUSER_TWO_FACTOR", False))
+    # The membership rows are read once per request and shared with the admin's tenant scoping.
+    return member_of_tenant_requiring_two_factor(user)
 
 
 def _verified(user) -> bool:

@@ -80,15 +80,27 @@ class Membership(models.Model):
             self.user.is_staff = True
 
 
+def _membership_rows(user) -> list[tuple[int, str, bool]]:
+    """(tenant id, role, tenant requires a second factor) of every membership: one query per
+    request, shared by every role set asked for and by the second-factor check."""
+    rows = user.__dict__.get("_membership_rows_cache")
+    if rows is None:
+        rows = list(
+            Membership.objects.filter(user=user).values_list(
+                "tenant_id", "role", "tenant__require_two_factor"
+            )
+        )
+        user.__dict__["_membership_rows_cache"] = rows
+    return rows
+
+
 def tenant_ids_for(user, roles=(Role.ADMIN, Role.SUPPORT_LEAD)) -> frozenset[int]:
     """Ids of the tenants where `user` holds one of `roles`, cached on the user for one request."""
-    cache = user.__dict__.setdefault("_tenant_ids_cache", {})
-    key = tuple(sorted(roles))
-    if key not in cache:
-        cache[key] = frozenset(
-            Membership.objects.filter(user=user, role__in=roles).values_list("tenant_id", flat=True)
-        )
-    return cache[key]
+    return frozenset(tenant_id for tenant_id, role, _ in _membership_rows(user) if role in roles)
+
+
+def member_of_tenant_requiring_two_factor(user) -> bool:
+    return any(required for _, _, required in _membership_rows(user))
 
 
 def tenant_of(obj) -> int | None:
