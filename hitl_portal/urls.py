@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core.metrics_view import metrics
 from core.shortcut import view_on_site
 from core.two_factor import TwoFactorLoginForm, two_factor
 
@@ -25,6 +26,8 @@ urlpatterns = [
     # The split view serves its start-up script as a file: no inline script for the CSP to refuse.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("webhooks/hubspot/", include("conversations.webhooks.urls")),
+    # Prometheus (host operators only: a bearer token, 404 when METRICS_TOKEN is unset).
+    path("metrics", metrics, name="metrics"),
 ]
 
 if settings.HUBSPOT_SANDBOX:
