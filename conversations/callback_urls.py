@@ -1,9 +1,12 @@
 """Validation of bot callback URLs (SSRF guard).
 
-Used when an escalation is started (the bot's `callback_url`), when attachment URLs are fetched, and
-again by callback delivery right before each POST: DNS can change between the two, so checking only
-once would let a host that first resolved to a public address later point us at 127.0.0.1 or the
-cloud metadata service (169.254.169.254).
+Used when an escalation is started (the bot's `callback_url`, so a bad URL is a clear 400 at once),
+and for the form of the URL when attachment URLs are fetched and callbacks are sent. The address
+check that protects the connection is made at connect time, on the address really connected to
+(core.outbound): DNS can change between a check and a connect (rebinding).
+
+Messages never say what a host resolves to: an unresolvable host and one resolving to a private
+address read the same.
 
 `HITL_ALLOW_PRIVATE_CALLBACKS` (on in local/test profiles, off in base/production) allows plain
 http and private/loopback targets so a developer's receiver on localhost works.
@@ -15,7 +18,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from django.conf import settings
+from core.outbound import allow_private, is_public
 
 MAX_URL_LENGTH = 2000
 
@@ -25,31 +28,22 @@ class CallbackURLError(ValueError):
 
 
 def _allow_private() -> bool:
-    return bool(getattr(settings, "HITL_ALLOW_PRIVATE_CALLBACKS", False))
+    return allow_private()
 
 
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    # An IPv4-mapped IPv6 address (::ffff:127.0.0.1) must be judged as the IPv4 address it wraps.
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
-    return not (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_reserved
-        or address.is_multicast
-        or address.is_unspecified
-        or not address.is_global
+def _not_public(what: str, host: str) -> CallbackURLError:
+    return CallbackURLError(
+        f"{what}: the host {host!r} does not resolve to a public internet address; only public "
+        "https:// endpoints can be called (HITL_ALLOW_PRIVATE_CALLBACKS is off)."
     )
 
 
 def resolve_addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    """Every address the host resolves to (a literal IP resolves to itself)."""
+    """Every address the host resolves to (a literal IP resolves to itself); [] if none."""
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError, OSError) as exc:
-        raise CallbackURLError(f"The host {host!r} could not be resolved ({exc}).") from None
+    except (socket.gaierror, UnicodeError, OSError):
+        return []
     addresses = []
     for info in infos:
         raw = info[4][0].split("%", 1)[0]  # drop an IPv6 zone id
@@ -57,15 +51,15 @@ def resolve_addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipad
             addresses.append(ipaddress.ip_address(raw))
         except ValueError:
             continue
-    if not addresses:
-        raise CallbackURLError(f"The host {host!r} did not resolve to any address.")
     return addresses
 
 
-def validate_callback_url(url: str, *, what: str = "callback_url") -> str:
+def validate_callback_url(url: str, *, what: str = "callback_url", resolve: bool = True) -> str:
     """Return the URL unchanged if we may call it, else raise CallbackURLError saying why.
 
-    `what` names the field in the message ("callback_url", "attachments[0].url").
+    `what` names the field in the message ("callback_url", "attachments[0].url"). `resolve=False`
+    checks the URL's form only, for callers that connect through core.outbound (which judges the
+    address at connect time and reports a refusal like any unreachable host).
     """
     if not isinstance(url, str) or not url.strip():
         raise CallbackURLError(f"{what}: give an absolute https:// URL.")
@@ -87,12 +81,9 @@ def validate_callback_url(url: str, *, what: str = "callback_url") -> str:
         raise CallbackURLError(f"{what}: the URL has no host.")
     if parts.username or parts.password:
         raise CallbackURLError(f"{what}: credentials in the URL are not allowed; use the signature instead.")
-    if allow_private:
+    if allow_private or not resolve:
         return url
-    for address in resolve_addresses(host, port or (443 if scheme == "https" else 80)):
-        if not _is_public(address):
-            raise CallbackURLError(
-                f"{what}: the host {host!r} resolves to {address}, a private, loopback, link-local or "
-                "reserved address, which is refused (HITL_ALLOW_PRIVATE_CALLBACKS is off)."
-            )
+    addresses = resolve_addresses(host, port or (443 if scheme == "https" else 80))
+    if not addresses or not all(is_public(address) for address in addresses):
+        raise _not_public(what, host)
     return url

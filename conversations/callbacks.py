@@ -43,7 +43,7 @@ from django.conf import settings
 
 from conversations import callback_signing
 from conversations.models import CallbackAttempt, EscalationEvent
-from core import metrics, request_id
+from core import metrics, outbound, request_id
 from core.logging import redact
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ SIGNATURE_HEADER = "X-HITL-Signature"
 SIGNED_BY = {SIGNATURE_HEADER.lower(), "webhook-signature"}
 EXCERPT_CHARS = 500
 EXCERPT_BYTES = 2000
+UNREACHABLE = "could not connect (connection refused, host unreachable or not allowed)"
 
 
 # Signing ----------------------------------------------------------------------------------------
@@ -152,7 +153,9 @@ def _check_url(url: str) -> None:
     from conversations.callback_urls import validate_callback_url
 
     try:
-        validate_callback_url(url)
+        # The form only: the address is judged at connect time (core.outbound), where a refusal
+        # reads like an unreachable host.
+        validate_callback_url(url, resolve=False)
     except Exception as exc:
         messages = getattr(exc, "messages", None)
         raise CallbackRefused("; ".join(messages) if messages else str(exc)) from exc
@@ -174,13 +177,15 @@ _local = threading.local()
 
 def http_session() -> requests.Session:
     """This thread's callback session: kept-alive connections to the bots (a TCP handshake saved
-    per callback), no cookies (`_NoCookies`). One per thread (a Session is not thread-safe) and per
-    process (a pooled socket must not be shared by a forked child)."""
+    per callback), no cookies (`_NoCookies`), connecting only to the public address it checked
+    (core.outbound). One per thread (a Session is not thread-safe) and per process (a pooled socket
+    must not be shared by a forked child)."""
     session = getattr(_local, "session", None)
-    if session is None or _local.pid != os.getpid():
-        session = requests.Session()
+    private_allowed = outbound.allow_private()
+    if session is None or _local.pid != os.getpid() or _local.private_allowed != private_allowed:
+        session = outbound.session(private_allowed=private_allowed)
         session.cookies.set_policy(_NoCookies())
-        _local.session, _local.pid = session, os.getpid()
+        _local.session, _local.pid, _local.private_allowed = session, os.getpid(), private_allowed
     return session
 
 
@@ -193,13 +198,14 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         response = http_session().post(
             url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
         )
-    except requests.ConnectTimeout:
-        return Outcome(False, error=f"connect timeout after {timeout[0]:g} s")
     except requests.ReadTimeout:
         return Outcome(False, error=f"no answer within {timeout[1]:g} s (read timeout)")
-    except requests.ConnectionError as exc:
-        reason = "connection refused" if "refused" in str(exc).lower() else str(exc)[:300]
-        return Outcome(False, error=f"connection error: {reason}")
+    except requests.exceptions.SSLError:
+        return Outcome(False, error="TLS handshake failed (is the certificate valid for the host?)")
+    except requests.ConnectionError:
+        # One wording for a refused address, a name that does not resolve, a closed port and a
+        # connect timeout: the log must not tell which (no port scan through callback URLs).
+        return Outcome(False, error=UNREACHABLE)
     except requests.RequestException as exc:
         return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
     try:

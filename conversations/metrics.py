@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from conversations.models import CloseReason, Escalation, EscalationStatus, FailureReason
 from conversations.models.escalations import ACTIVE_STATUSES
+from core.hostile_input import DATE_RANGE_MESSAGE, MIN_DATE, date_in_range
 
 MAX_PERIOD_DAYS = 366
 DEFAULT_PERIOD_DAYS = 30
@@ -56,7 +57,7 @@ class Period:
             last = min(first + dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1), default.end)
             last = max(last, first)
         if last and not first:
-            first = last - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+            first = max(last - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1), MIN_DATE)
         period = cls(first or default.start, last or default.end)
         if period.start > period.end:
             raise ValueError(f"'from' ({period.start}) is after 'to' ({period.end}).")
@@ -81,9 +82,12 @@ class Period:
 
 def _parse_date(value: str, name: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise ValueError(f"'{name}' must be a date written YYYY-MM-DD, not {value!r}.") from None
+    if not date_in_range(day):
+        raise ValueError(f"'{name}' is {day}: {DATE_RANGE_MESSAGE}.")
+    return day
 
 
 @dataclass

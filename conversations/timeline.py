@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.db.models import F
 from django.urls import NoReverseMatch, reverse
 
+from conversations.admin.display import url_without_query
 from conversations.models import (
     BotApiRequest,
     CallbackAttempt,
@@ -206,7 +207,8 @@ def _callback_entries(esc: Escalation) -> list[Entry]:
                     status=str(code or "error"),
                     duration_ms=attempt.duration_ms,
                     order=5,
-                    extra=[attempt.url],
+                    # As the callback log: a query string may carry the bot's own token.
+                    extra=[url_without_query(attempt.url)],
                 )
             )
     return entries

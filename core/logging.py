@@ -22,6 +22,8 @@ _SECRET_NAMES = (
 _PATTERNS = [
     # key=value in query strings and form bodies: ?hapikey=abc&x=1
     re.compile(rf"(?i)\b({_SECRET_NAMES})=([^&\s\"',;]+)"),
+    # OAuth's code and state, only as query parameters (the words are too common elsewhere).
+    re.compile(r"(?i)([?&](?:code|state)=)([^&\s\"',;#]+)"),
     # JSON / dict style: "access_token": "abc" or 'refresh_token': 'abc'
     re.compile(rf"(?i)([\"']?(?:{_SECRET_NAMES})[\"']?\s*:\s*[\"'])([^\"']+)"),
     # HTTP headers: Authorization: Bearer abc / X-Api-Key: abc
@@ -50,6 +52,19 @@ def _mask_arg(arg):
     if isinstance(arg, str):
         return redact(arg)
     return arg
+
+
+def _mask_extra(value):
+    """A structured log field: text redacted; anything else (a request object, whose text is its
+    full path with the query string) becomes redacted text unless it is a plain JSON value."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str | SecretStr):
+        return _mask_arg(value)
+    if isinstance(value, dict | list | tuple):
+        with contextlib.suppress(TypeError, ValueError):
+            return json.loads(redact(json.dumps(value, default=str)))
+    return redact(str(value))
 
 
 class RedactSecretsFilter(logging.Filter):
@@ -94,7 +109,7 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in self._RESERVED and not key.startswith("_"):
-                payload[key] = _mask_arg(value) if isinstance(value, str) else value
+                payload[key] = _mask_extra(value)
         if record.exc_info or record.exc_text:
             payload["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(payload, default=str)

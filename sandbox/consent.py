@@ -6,8 +6,11 @@ The portal sends the admin to `{HUBSPOT_APP_BASE}/oauth/authorize?client_id=&red
 redirect; otherwise the person picks a portal and approves, which issues a one-time code bound to
 app, portal, redirect URI and scopes, or denies, which redirects with `error=access_denied`.
 
-There is no HubSpot login here: the person types the email of the "HubSpot user" who installs.
-The token exchange that consumes codes lives in the sandbox API.
+HubSpot's login is stood in for by the portal's own: the page needs a signed-in staff user, who
+may pick only the accounts their organisation may connect (sandbox/access.py), and types the email
+of the "HubSpot user" who installs. Only redirect URIs registered for the app are accepted (an
+app with none registered accepts none, as HubSpot). The token exchange that consumes codes lives
+in the sandbox API.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from datetime import timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django import forms
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from sandbox.access import connectable_portals
 from sandbox.models import SandboxActor, SandboxApp, SandboxAuthCode, SandboxPortal
 
 CODE_TTL = timedelta(minutes=10)
@@ -54,7 +59,9 @@ class ConsentRequest:
         parts = urlsplit(self.redirect_uri)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConsentError("The redirect_uri must be an absolute http(s) URL.")
-        if self.app.redirect_urls and self.redirect_uri not in self.app.redirect_urls:
+        if not self.app.redirect_urls:
+            raise ConsentError("The app has no redirect URL registered; register one in the app's settings.")
+        if self.redirect_uri not in self.app.redirect_urls:
             raise ConsentError(
                 "The redirect_uri does not match any redirect URL registered for this app "
                 f"({', '.join(self.app.redirect_urls)})."
@@ -88,6 +95,10 @@ class ConsentForm(forms.Form):
     )
     user_email = forms.EmailField(label="Signed in as (HubSpot user email)")
 
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["portal"].queryset = connectable_portals(user, SandboxPortal.objects.all())
+
 
 def _default_email(portal: SandboxPortal | None) -> str:
     if portal is not None:
@@ -100,6 +111,7 @@ def _default_email(portal: SandboxPortal | None) -> str:
     return "admin@example.com"
 
 
+@staff_member_required
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
     # The form posts back to the same URL, so the authorize query is read from it both times.
@@ -113,7 +125,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
         return consent.redirect(error="access_denied", error_description=DENIED_DESCRIPTION)
 
     if request.method == "POST":
-        form = ConsentForm(request.POST)
+        form = ConsentForm(request.POST, user=request.user)
         if form.is_valid():
             portal = form.cleaned_data["portal"]
             code = SandboxAuthCode.objects.create(
@@ -128,9 +140,10 @@ def authorize(request: HttpRequest) -> HttpResponse:
             )
             return consent.redirect(code=code.code)
     else:
-        first = SandboxPortal.objects.first()
+        first = connectable_portals(request.user, SandboxPortal.objects.all()).first()
         form = ConsentForm(
-            initial={"portal": first.portal_id if first else None, "user_email": _default_email(first)}
+            initial={"portal": first.portal_id if first else None, "user_email": _default_email(first)},
+            user=request.user,
         )
 
     return render(
@@ -140,7 +153,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
             "consent": consent,
             "app": consent.app,
             "form": form,
-            "has_portals": SandboxPortal.objects.exists(),
+            "has_portals": form.fields["portal"].queryset.exists(),
             "redirect_host": urlsplit(consent.redirect_uri).netloc,
         },
     )

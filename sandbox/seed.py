@@ -12,6 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 
 from sandbox.models import (
     SandboxActor,
@@ -72,6 +73,12 @@ def seed_demo(base_url: str | None = None) -> dict:
             "developer_api_key": str(uuid.uuid4()),
         },
     )
+    # The portal's OAuth callback, registered as HubSpot's app settings would have it: the consent
+    # page accepts registered redirect URIs only.
+    callback = base_url + reverse("connections:oauth-callback")
+    if callback not in app.redirect_urls:
+        app.redirect_urls = [*app.redirect_urls, callback]
+        app.save(update_fields=["redirect_urls"])
     inboxes = [
         SandboxInbox.objects.get_or_create(
             inbox_id=inbox_id, defaults={"portal": portal, "name": name, "type": kind}

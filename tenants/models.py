@@ -33,6 +33,12 @@ class Tenant(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=100, unique=True, help_text="Short name used in URLs and commands.")
+    require_two_factor = models.BooleanField(
+        "require two-factor sign-in",
+        default=False,
+        help_text="Members must confirm each sign-in with an authenticator app (enrolled at their first "
+        "sign-in after this is switched on).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantScopedQuerySet.as_manager()
@@ -74,15 +80,27 @@ class Membership(models.Model):
             self.user.is_staff = True
 
 
+def _membership_rows(user) -> list[tuple[int, str, bool]]:
+    """(tenant id, role, tenant requires a second factor) of every membership: one query per
+    request, shared by every role set asked for and by the second-factor check."""
+    rows = user.__dict__.get("_membership_rows_cache")
+    if rows is None:
+        rows = list(
+            Membership.objects.filter(user=user).values_list(
+                "tenant_id", "role", "tenant__require_two_factor"
+            )
+        )
+        user.__dict__["_membership_rows_cache"] = rows
+    return rows
+
+
 def tenant_ids_for(user, roles=(Role.ADMIN, Role.SUPPORT_LEAD)) -> frozenset[int]:
     """Ids of the tenants where `user` holds one of `roles`, cached on the user for one request."""
-    cache = user.__dict__.setdefault("_tenant_ids_cache", {})
-    key = tuple(sorted(roles))
-    if key not in cache:
-        cache[key] = frozenset(
-            Membership.objects.filter(user=user, role__in=roles).values_list("tenant_id", flat=True)
-        )
-    return cache[key]
+    return frozenset(tenant_id for tenant_id, role, _ in _membership_rows(user) if role in roles)
+
+
+def member_of_tenant_requiring_two_factor(user) -> bool:
+    return any(required for _, _, required in _membership_rows(user))
 
 
 def tenant_of(obj) -> int | None:

@@ -64,3 +64,15 @@ def snap(page, name: str, folder_variable: str = "E2E_SCREENSHOTS") -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def log_in(page, base_url: str, user) -> None:
+    """Sign `user` in for this page's browser context, as the admin login would (a session cookie),
+    without depending on how the login page looks."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])

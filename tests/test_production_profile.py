@@ -18,6 +18,8 @@ import requests
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import UserFactory
 from tests.gunicorn import free_port, running_gunicorn
@@ -147,7 +149,9 @@ def test_make_prod_serves_https_static_files_and_runs_tasks(make_prod):
     password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
     user = UserFactory(username="ops", is_staff=True, is_superuser=True)
     type(user).objects.filter(pk=user.pk).update(password=password)  # as is: factories hash again
-    session = _admin_session(base, login)
+    # Superusers sign in with a second factor in production (tests/security/test_two_factor.py).
+    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    session = _admin_session(base, login, otp_token=f"{TOTP(device.bin_key).token():06d}")
     ping = session.post(f"{base}/ops/worker-ping/", timeout=10, allow_redirects=False)
     assert ping.status_code == 202, ping.text[:500]
     detail = f"{base}{ping.json()['url']}"
@@ -185,12 +189,12 @@ class _HttpsSession(requests.Session):
         return response
 
 
-def _admin_session(base: str, login: requests.Response) -> requests.Session:
+def _admin_session(base: str, login: requests.Response, otp_token: str = "") -> requests.Session:
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
     session = _HttpsSession({"csrftoken": login.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]})
     response = session.post(
         f"{base}/admin/login/?next=/admin/",
-        data={"csrfmiddlewaretoken": token, "username": "ops", "password": PASSWORD},
+        data={"csrfmiddlewaretoken": token, "username": "ops", "password": PASSWORD, "otp_token": otp_token},
         allow_redirects=False,
         timeout=10,
     )

@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_date
 
 from connections.models import ConnectedInbox, Connection
 from conversations.models import Escalation
+from core.hostile_input import DATE_RANGE_MESSAGE, date_in_range
 
 # The agent filter offers the agents of the latest escalations only: a DISTINCT over a million
 # rows per page view is not worth a dropdown entry for an agent gone for a year.
@@ -123,6 +124,9 @@ class CreatedBetweenFilter(admin.ListFilter):
                 day = None
             if day is None:
                 messages.warning(request, f"“{raw}” is not a date: use the form YYYY-MM-DD, e.g. 2026-03-31.")
+                continue
+            if not date_in_range(day):
+                messages.warning(request, f"“{raw}” is ignored: {DATE_RANGE_MESSAGE}.")
                 continue
             self.bounds[name] = day
 

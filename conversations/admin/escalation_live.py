@@ -33,6 +33,7 @@ from django.utils.dateparse import parse_datetime
 
 from conversations.admin.escalation_changelist import filtered_queryset
 from conversations.admin.escalation_display import iso, version_of
+from core.hostile_input import date_in_range
 
 POLL_MS = 3000
 MAX_ROWS = 100
@@ -49,8 +50,8 @@ def parse_cursor(raw: str) -> dt.datetime | None:
         value = parse_datetime(raw.strip())
     except ValueError:
         return None
-    if value is None:
-        return None
+    if value is None or not date_in_range(value.date()):
+        return None  # a cursor this feed never hands out; out of range, its arithmetic would overflow
     if timezone.is_naive(value):
         value = timezone.make_aware(value, dt.UTC)
     return value

@@ -5,8 +5,9 @@ Uploading in the request (not in the publish task) means a bad file is a clear 4
 rather than a failed escalation later, and no file bytes have to be stored between request and
 task. The message row keeps only the HubSpot file id; publishing attaches it as a FILE.
 
-URL fetches use the callback SSRF guard (callback_urls.py) on every hop, a timeout and a size cap
-read as a stream, so a bot cannot make us read our own network or an endless body.
+URL fetches check the URL's form on every hop and connect only to public addresses, judged on the
+address really connected to (core.outbound); a refused address reads like an unreachable host.
+A timeout and a size cap read as a stream mean a bot cannot make us read an endless body.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.conf import settings
 from connections.hubspot import RETRYABLE_ERRORS, HubSpotClient, HubSpotError
 from conversations.api.errors import ApiError
 from conversations.callback_urls import CallbackURLError, validate_callback_url
+from core import outbound
 
 FOLDER_PATH = "/conversations/hitl-attachments"
 MAX_REDIRECTS = 3
@@ -52,21 +54,29 @@ def _check_type(field: str, content_type: str) -> str:
 
 def _fetch(field: str, url: str) -> tuple[bytes, str, str]:
     """(content, content_type, filename) of a URL, within the limits."""
+    with outbound.session() as session:
+        return _fetch_with(session, field, url)
+
+
+def _fetch_with(session, field: str, url: str) -> tuple[bytes, str, str]:
     limit = settings.HITL_ATTACHMENT_MAX_BYTES
     for _ in range(MAX_REDIRECTS + 1):
         try:
-            validate_callback_url(url, what=field)
+            validate_callback_url(url, what=field, resolve=False)
         except CallbackURLError as exc:
             raise ApiError(400, "invalid_attachment_url", str(exc)) from None
         try:
-            response = requests.get(
+            response = session.get(
                 url, stream=True, allow_redirects=False, timeout=settings.HITL_ATTACHMENT_FETCH_TIMEOUT
             )
-        except requests.RequestException as exc:
+        except requests.ReadTimeout:
             raise ApiError(
-                422,
-                "attachment_fetch_failed",
-                f"{field}: could not fetch the URL ({exc.__class__.__name__}).",
+                422, "attachment_fetch_failed", f"{field}: the URL did not answer in time."
+            ) from None
+        except requests.RequestException:
+            # A refused address, an unknown name and a closed port read the same (no network map).
+            raise ApiError(
+                422, "attachment_fetch_failed", f"{field}: could not connect to the URL's host."
             ) from None
         with response:
             if response.is_redirect:

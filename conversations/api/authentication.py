@@ -15,7 +15,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from connections.models import BotApiKey
+from connections.models import BotApiKey, ConnectionStatus
 from connections.models.access import KEY_PREFIX, hash_key
 
 # last_used_at is for people ("is this key still used?"), not auditing: one write a minute is plenty.
@@ -64,6 +64,11 @@ class BotKeyAuthentication(authentication.BaseAuthentication):
         if key.revoked_at is not None:
             raise exceptions.AuthenticationFailed(
                 f"This bot API key ({key.prefix}…) was revoked; ask an admin for a new one."
+            )
+        if key.connection.status == ConnectionStatus.DISCONNECTED:
+            raise exceptions.AuthenticationFailed(
+                f"The connection of this bot API key ({key.prefix}…) is disconnected; "
+                "an admin must reconnect it before the key works again."
             )
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:

@@ -103,6 +103,13 @@ class AttachmentInputSerializer(serializers.Serializer):
     filename = serializers.CharField(max_length=200, required=False)
     content_type = serializers.CharField(max_length=100, required=False)
 
+    def validate_filename(self, value):
+        # The name goes into HubSpot and into Content-Disposition headers of downloads: a control
+        # character (CR/LF especially) would split a header.
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise serializers.ValidationError("must not contain control characters (CR, LF, tab, NUL...).")
+        return value
+
     def validate(self, attrs):
         if bool(attrs.get("url")) == bool(attrs.get("content_base64")):
             raise serializers.ValidationError(

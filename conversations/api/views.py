@@ -13,7 +13,6 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -23,6 +22,7 @@ from conversations.api import serializers as s
 from conversations.api.authentication import BotKeyAuthentication
 from conversations.api.callback_schema import EVENT_CALLBACK
 from conversations.api.errors import ApiError
+from conversations.api.parsers import SafeJSONParser
 from conversations.api.recording import RecordsBotRequests
 from conversations.api.throttling import BotApiRateLimits
 from conversations.models import Escalation, EscalationEvent, EscalationStatus
@@ -133,7 +133,7 @@ class EscalationViewSet(
     viewsets.GenericViewSet,
 ):
     authentication_classes = [BotKeyAuthentication]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     serializer_class = s.EscalationSerializer
     pagination_class = NewestFirst
@@ -153,6 +153,9 @@ class EscalationViewSet(
         length = request.META.get("CONTENT_LENGTH") or "0"
         if limit and length.isdigit() and int(length) > limit:
             raise ApiError(413, "request_too_large", f"The request body is larger than {limit} bytes.")
+        if request.method == "POST":
+            # Parse now, so a hostile body is refused the same way whether or not the action reads it.
+            request.data  # noqa: B018
 
     def filter_queryset(self, queryset):
         params = self.request.query_params

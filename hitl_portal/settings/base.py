@@ -45,6 +45,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    # Failed-login throttling (per user name and per address), with its attempts in the admin.
+    "axes",
+    # Second factor for staff sign-ins: TOTP authenticator apps (core/two_factor.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "core",
     "tenants",
     "connections",
@@ -60,14 +65,24 @@ MIDDLEWARE = [
     # X-Request-ID accepted or made, in logs, tasks, the timeline and callbacks: core/request_id.py.
     "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # NUL or unencodable text in a query string: a 400 before any view builds a query from it.
+    "core.hostile_input.RejectNulQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a second factor in this session.
+    "django_otp.middleware.OTPMiddleware",
+    # Sends people who must use a second factor, and have not in this session, to enrol or verify.
+    "core.two_factor.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # JSON 503 for undecryptable secrets, JSON 500 under /api/ (core/errors.py).
     "core.errors.JsonErrorMiddleware",
+    # Content-Security-Policy on every response (policy under CONTENT SECURITY POLICY below).
+    "csp.middleware.CSPMiddleware",
+    # Last, as its docs ask: turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -80,10 +95,37 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # {{ csp_nonce }} (and django-csp's {{ CSP_NONCE }}) for the pages' own <script> tags.
+                "core.csp.nonce",
             ],
         },
     },
 ]
+
+# CONTENT SECURITY POLICY (django-csp)
+# ------------------------------------------------------------------------------
+# Scripts only from our own origin or with this response's nonce: an injected inline <script> or
+# event-handler attribute does not run. Pages keep their JavaScript in static files; an inline
+# script must carry nonce="{{ csp_nonce }}". Styles may be inline (Django's admin and its themes
+# write style attributes, which no nonce can cover). An admin theme built on Alpine.js
+# (django-unfold) evaluates its x-data expressions with Function(), so with it installed
+# 'unsafe-eval' is added to script-src; injected inline scripts stay blocked either way.
+from csp.constants import NONCE, NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE  # noqa: E402
+
+_ALPINE_ADMIN = "unfold" in INSTALLED_APPS
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, *([UNSAFE_EVAL] if _ALPINE_ADMIN else [])],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # DATABASE
 # ------------------------------------------------------------------------------
@@ -108,6 +150,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user name or address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Every login form (the admin's is the only one) is throttled by django-axes: after
+# AXES_FAILURE_LIMIT failures for one user name, or from one address, further attempts are refused
+# for AXES_COOLOFF_TIME hours, or until an admin deletes the attempt under Axes → Access attempts.
+# Superusers must sign in with a second factor (always on in the production profile); tenant admins
+# can require it for their organisation's members (Tenant.require_two_factor).
+HITL_SUPERUSER_TWO_FACTOR = env.bool("HITL_SUPERUSER_TWO_FACTOR", default=False)
+OTP_TOTP_ISSUER = "HITL portal"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME", default=1.0)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "axes/locked_out.html"
+# Behind N trusted proxies (HITL_TRUSTED_PROXY_COUNT), the client is the Nth X-Forwarded-For hop
+# from the right: core/logins.py.
+HITL_TRUSTED_PROXY_COUNT = env.int("HITL_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "core.logins.client_ip"
 
 # STATIC
 # ------------------------------------------------------------------------------
@@ -173,6 +236,11 @@ LOGGING = {
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "core.logging.JsonFormatter"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "handlers": {
         "console": {
@@ -180,10 +248,18 @@ LOGGING = {
             "formatter": LOG_FORMAT,
             "filters": ["request_id", "redact_secrets"],
         },
+        # The development server's access log (runserver): Django's own handler for it has no
+        # filter, and the request line carries the query string (?code=&state= of OAuth).
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["redact_secrets"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
     },
 }
 

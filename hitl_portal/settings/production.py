@@ -62,3 +62,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# The sandbox is a fake HubSpot with demo pages and a consent screen that grants tokens: a demo,
+# never part of a deployment real tenants use.
+if HUBSPOT_SANDBOX:
+    raise ImproperlyConfigured(
+        "Unsafe production settings: HUBSPOT_SANDBOX must be off in production (the sandbox is a demo)"
+    )
+
+# Superusers can do anything to every tenant: their sign-in always needs a second factor here.
+HITL_SUPERUSER_TWO_FACTOR = True

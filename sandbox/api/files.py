@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.http import content_disposition_header
 
 from sandbox.api import auth
 from sandbox.api.endpoint import endpoint, ok, route
@@ -141,7 +142,9 @@ def download(request, file_id: int, token: str, name: str):
         if not valid or int(expires) < time.time():
             raise ApiError(403, "Signed URL is invalid or expired", "INVALID_AUTHENTICATION")
     response = HttpResponse(bytes(file.content), content_type=file.content_type or "application/octet-stream")
-    response["Content-Disposition"] = f'inline; filename="{file.name}"'
+    # Built by Django (RFC 6266 quoting, non-ASCII as filename*): a stored name with CR/LF or a quote
+    # can neither split the header nor break out of it.
+    response["Content-Disposition"] = content_disposition_header(False, file.name)
     return response
 
 

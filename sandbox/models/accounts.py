@@ -27,7 +27,9 @@ class SandboxApp(models.Model):
     client_secret = models.CharField(max_length=100)
     developer_api_key = models.CharField(max_length=100, unique=True)
     redirect_urls = models.JSONField(
-        default=list, blank=True, help_text="Allowed OAuth redirect URLs; empty allows any (sandbox only)."
+        default=list,
+        blank=True,
+        help_text="Allowed OAuth redirect URLs; the consent page refuses any other (none registered: none).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -147,9 +147,10 @@ def test_private_attachment_url_is_refused_without_the_flag(bot, escalation, set
         f"escalations/{escalation.pk}/messages/", {"attachments": [{"url": "https://127.0.0.1/x.png"}]}
     )
 
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_attachment_url"
-    assert "127.0.0.1" in response.json()["message"] and "private" in response.json()["message"]
+    # Refused at connect time, in the words of an unreachable host (no map of our network).
+    assert response.status_code == 422
+    assert response.json()["error"] == "attachment_fetch_failed"
+    assert response.json()["message"] == "attachments[0].url: could not connect to the URL's host."
 
 
 def test_close_closes_thread_and_escalation_then_messages_are_409(bot, escalation):

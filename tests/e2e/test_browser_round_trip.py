@@ -12,13 +12,16 @@ from playwright.sync_api import expect
 
 from sandbox.models import SandboxContact, SandboxThread
 from sandbox.models.demo_bot import DemoChat, DemoChatEntry
-from tests.browser import snap
+from tests.browser import log_in, snap
+from tests.factories import UserFactory
 from tests.sandbox_ui.world import make_png
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_end_user_and_agent_in_two_tabs(live_server, e2e_settings, page):
+    # The chat page and the console are for signed-in staff (sandbox/access.py).
+    log_in(page, live_server.url, UserFactory(username="demo-staff", is_staff=True, is_superuser=True))
     chat_tab = page
     chat_tab.goto(f"{live_server.url}/sandbox/app/chat/")
     expect(chat_tab.get_by_role("heading", name="Chat as the end user")).to_be_visible()

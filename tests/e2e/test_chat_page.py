@@ -10,6 +10,7 @@ from django.urls import reverse
 from connections.models import BotApiKey, CallbackSecret
 from sandbox.demo_bot import setup, signing
 from sandbox.models.demo_bot import DemoBot, DemoChat, DemoChatEntry
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,6 +82,7 @@ def test_callbacks_need_a_valid_signature_and_are_stored_once(client, demo_bot):
 
 
 def test_an_api_error_is_shown_to_the_person(client, demo_bot):
+    client.force_login(UserFactory(username="demo-staff", is_staff=True))
     page = client.get(reverse("sandbox:app:chat:home"))
     form = page.context["form"]
     data = {

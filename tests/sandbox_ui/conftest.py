@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.browser import log_in
+from tests.factories import UserFactory
 from tests.sandbox_ui.receiver import Receiver
 from tests.sandbox_ui.world import build_world
 
@@ -33,3 +35,21 @@ def live_world(transactional_db, receiver):
     world = _world(receiver)
     receiver.wait_for(1, path="/app-hook")  # creation + newMessage of the visitor's first message
     return world
+
+
+@pytest.fixture
+def staff(db):
+    """The person at the sandbox's pages: they need a signed-in staff user (sandbox/access.py)."""
+    return UserFactory(username="sandbox-staff", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def page(page, live_server, staff):
+    log_in(page, live_server.url, staff)
+    return page

@@ -125,16 +125,19 @@ def test_bad_requests_get_an_error_page_not_a_redirect(client, app, portals, ove
     assert not SandboxAuthCode.objects.exists()
 
 
-def test_any_http_redirect_is_allowed_when_the_app_registered_none(client, app, portals):
+def test_no_redirect_is_allowed_when_the_app_registered_none(client, app, portals):
+    # As HubSpot: an app must register its redirect URL; none registered accepts none.
     app.redirect_urls = []
     app.save()
     response = client.post(
         authorize_url(redirect_uri="http://localhost:9999/anything"),
         {"portal": "62515", "user_email": "a@b.co", "decision": "approve"},
     )
-    assert response["Location"].startswith("http://localhost:9999/anything?code=")
+    assert response.status_code == 400 and "Location" not in response
+    assert "no redirect URL registered" in response.content.decode()
     response = client.get(authorize_url(redirect_uri="javascript:alert(1)"))
     assert response.status_code == 400
+    assert not SandboxAuthCode.objects.exists()
 
 
 def test_invalid_form_shows_the_page_again(client, app, portals):
@@ -152,10 +155,11 @@ def test_without_portals_the_page_explains_how_to_create_one(client, app):
     assert b"Connect app" not in response.content
 
 
-def test_approving_needs_the_csrf_token(app, portals):
+def test_approving_needs_the_csrf_token(app, portals, staff):
     from django.test import Client
 
     csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(staff)
     response = csrf_client.post(
         authorize_url(), {"portal": "62515", "user_email": "a@b.co", "decision": "approve"}
     )

@@ -267,8 +267,9 @@ def test_close_and_reopen_emit_status_changes(client, live_world, receiver):
     ]
 
 
-def test_actions_are_post_only_and_need_csrf(world):
+def test_actions_are_post_only_and_need_csrf(world, staff):
     csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(staff)
     assert csrf_client.get(thread_url(world, "thread-close")).status_code == 405
     assert csrf_client.post(thread_url(world, "thread-close")).status_code == 403
     assert SandboxThread.objects.get(pk=world.thread.pk).status == "OPEN"

@@ -25,6 +25,10 @@
         .catch(function () { /* offline for a moment: try again next tick */ });
     }, every);
   });
+  // A choice that takes effect at once (the acting agent): no inline handler, the CSP forbids them.
+  document.addEventListener("change", function (e) {
+    if (e.target.matches("select[data-submit-on-change]") && e.target.form) e.target.form.submit();
+  });
   // Table rows act as links without nesting block content in <a>.
   document.addEventListener("click", function (e) {
     var row = e.target.closest("tr[data-href]");

@@ -1,0 +1,132 @@
+"""Second factor for staff sign-ins (django-otp, TOTP authenticator apps).
+
+Who must use one: superusers when HITL_SUPERUSER_TWO_FACTOR is on (always in the production
+profile), and members of an organisation whose admin switched on `require_two_factor`. Anyone on
+the staff may enrol anyway. Once a person has a confirmed device, the admin login asks for a code
+from it (TwoFactorLoginForm); someone who must have one and has not verified this session is sent
+to /admin/two-factor/ to enrol or to enter a code, and reaches nothing else until they do.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import devices_for_user, match_token, user_has_device
+from django_otp import login as otp_login
+from django_otp.admin import OTPAdminAuthenticationForm
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tenants.models import member_of_tenant_requiring_two_factor
+
+DEVICE_NAME = "Authenticator app"
+
+
+class TwoFactorLoginForm(OTPAdminAuthenticationForm):
+    """The admin login: the password, then a code for people who have enrolled a device."""
+
+    def clean_otp(self, user):
+        if user is not None and user_has_device(user):
+            super().clean_otp(user)
+
+    def _chosen_device(self, user):
+        # With a single device (the usual case) there is nothing to choose: the code is for it.
+        device = super()._chosen_device(user)
+        if device is None:
+            devices = list(devices_for_user(user, confirmed=True))
+            if len(devices) == 1:
+                device = devices[0]
+        return device
+
+
+def two_factor_required(user) -> bool:
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    if user.is_superuser:
+        return bool(getattr(settings, "HITL_SUPERUSER_TWO_FACTOR", False))
+    # The membership rows are read once per request and shared with the admin's tenant scoping.
+    return member_of_tenant_requiring_two_factor(user)
+
+
+def _verified(user) -> bool:
+    return bool(getattr(user, "is_verified", lambda: False)())
+
+
+class RequireTwoFactorMiddleware:
+    """Staff pages (admin, sandbox) only after the second factor, for those who must use one."""
+
+    PROTECTED = ("/admin/", "/sandbox/app/", "/ops/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path
+        if path.startswith(self.PROTECTED) and not self._exempt(path):
+            user = getattr(request, "user", None)
+            if user is not None and two_factor_required(user) and not _verified(user):
+                return redirect(f"{reverse('two-factor')}?next={request.get_full_path()}")
+        return self.get_response(request)
+
+    @staticmethod
+    def _exempt(path: str) -> bool:
+        open_paths = (reverse("two-factor"), reverse("admin:logout"), reverse("admin:login"))
+        return path in open_paths or path.startswith("/admin/jsi18n/")
+
+
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """Enrol an authenticator app, or confirm this session with a code from one."""
+    user = request.user
+    enrolled = user_has_device(user)
+    device = None
+    if not enrolled:
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).first() or TOTPDevice.objects.create(
+            user=user, name=DEVICE_NAME, confirmed=False
+        )
+    error = ""
+    if request.method == "POST":
+        token = (request.POST.get("otp_token") or "").strip().replace(" ", "")
+        verified = None
+        if enrolled:
+            verified = match_token(user, token) if token.isdigit() else None
+        elif token.isdigit() and device.verify_token(token):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            verified = device
+        if verified is not None:
+            otp_login(request, verified)
+            messages.success(request, "Two-factor sign-in is on for this session.")
+            target = request.POST.get("next") or ""
+            safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+            return redirect(target if target and safe else "admin:index")
+        error = "That code is not right (or was already used); enter the current one from your app."
+    context = {
+        **_site_context(request),
+        "title": "Two-factor sign-in",
+        "enrolled": enrolled,
+        "verified": _verified(user),
+        "required": two_factor_required(user),
+        "device": device,
+        "secret": _grouped(device.bin_key) if device else "",
+        "otpauth_url": device.config_url if device else "",
+        "error": error,
+        "next": request.GET.get("next") or request.POST.get("next") or "",
+    }
+    return TemplateResponse(request, "admin/two_factor.html", context, status=400 if error else 200)
+
+
+def _grouped(key: bytes) -> str:
+    import base64
+
+    text = base64.b32encode(key).decode().rstrip("=")
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def _site_context(request):
+    from django.contrib import admin
+
+    return admin.site.each_context(request)
