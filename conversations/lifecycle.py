@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from conversations import events
+from conversations import events, queue
 from conversations.models import (
     CloseReason,
     Escalation,
@@ -66,7 +66,12 @@ def _open_locked(esc: Escalation, at: dt.datetime) -> bool:
     events.emit(
         esc,
         EventType.OPENED,
-        {"hubspot_thread_id": esc.hubspot_thread_id, "inbox_id": _inbox_id(esc)},
+        {
+            "hubspot_thread_id": esc.hubspot_thread_id,
+            "inbox_id": _inbox_id(esc),
+            # Where the user stands as the thread opens (null once an agent has it).
+            "queue": queue.queue_for(esc, now=max(at, esc.created_at)),
+        },
         dedupe_key="opened",
         occurred_at=at,
     )

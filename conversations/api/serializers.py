@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from conversations.models import Escalation, EscalationMessage, EscalationStatus
 from conversations.phones import PhoneNumberError, to_e164
+from conversations.queue import queue_for
 
 MAX_TRANSCRIPT_ENTRIES = 200
 MAX_TRANSCRIPT_TEXT = 5000
@@ -155,6 +156,19 @@ class AgentSerializer(serializers.Serializer):
     email = serializers.CharField()
 
 
+class QueueSerializer(serializers.Serializer):
+    position = serializers.IntegerField(
+        help_text="1 is next: waiting escalations of the inbox, oldest first."
+    )
+    estimated_wait_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Likely seconds still to wait; null without enough history."
+    )
+    basis = serializers.ChoiceField(
+        choices=["hour_of_week", "inbox_recent", "none"],
+        help_text="What the estimate rests on: this hour of the week, the inbox's recent weeks, or nothing.",
+    )
+
+
 class EscalationSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=EscalationStatus.choices)
     hubspot_thread_id = serializers.SerializerMethodField()
@@ -162,6 +176,7 @@ class EscalationSerializer(serializers.ModelSerializer):
     agent = serializers.SerializerMethodField()
     failure_reason = serializers.SerializerMethodField()
     failure_message = serializers.SerializerMethodField()
+    queue = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
 
     class Meta:
@@ -178,6 +193,7 @@ class EscalationSerializer(serializers.ModelSerializer):
             "created_at",
             "assigned_at",
             "closed_at",
+            "queue",
             "links",
         )
 
@@ -197,6 +213,12 @@ class EscalationSerializer(serializers.ModelSerializer):
 
     def get_failure_message(self, obj) -> str | None:
         return obj.failure_message or None
+
+    def get_queue(self, obj) -> QueueSerializer(allow_null=True):  # type: ignore[valid-type]
+        # Only the single-escalation answers carry it: a list would cost two queries per row.
+        if not self.context.get("with_queue"):
+            return None
+        return queue_for(obj)
 
     def get_links(self, obj) -> dict[str, str]:
         request = self.context.get("request")

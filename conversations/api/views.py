@@ -138,6 +138,10 @@ class EscalationViewSet(
             return Escalation.objects.none()
         return Escalation.objects.filter(connection_id=key.connection_id).select_related("inbox")
 
+    def get_serializer_context(self):
+        # The queue costs two queries: the single-escalation answers carry it, the list does not.
+        return {**super().get_serializer_context(), "with_queue": self.action == "retrieve"}
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         limit = {"create": MAX_START_BODY, "messages": _max_message_body()}.get(self.action)
@@ -190,7 +194,7 @@ class EscalationViewSet(
         except escalations.EscalationError as exc:
             _raise(exc)
         esc.refresh_from_db()  # an eager publish (no worker) may have opened it already
-        body = s.EscalationSerializer(esc, context={"request": request}).data
+        body = s.EscalationSerializer(esc, context={"request": request, "with_queue": True}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
