@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from conversations import events, queue
+from conversations import closing, events, queue
 from conversations.models import (
     CloseReason,
     Escalation,
@@ -121,8 +121,9 @@ def _assign_locked(esc: Escalation, actor_id: str, name: str, email: str, at: dt
     return True
 
 
-def mark_closed(escalation: Escalation, *, reason: str, at: dt.datetime | None = None) -> bool:
-    """The thread was closed (by the agent, the bot, or archived in HubSpot)."""
+def mark_closed(escalation: Escalation, *, reason: str, at: dt.datetime | None = None, by=None) -> bool:
+    """The thread was closed (by the agent, the bot, the end user through the bot, an admin `by`,
+    or archived in HubSpot)."""
     at = at or timezone.now()
     with transaction.atomic():
         esc = _locked(escalation)
@@ -132,11 +133,13 @@ def mark_closed(escalation: Escalation, *, reason: str, at: dt.datetime | None =
         esc.close_reason = reason
         esc.closed_at = at
         esc.status_changed_at = at
+        if by is not None:
+            esc.closed_by = by
         esc.save()
         events.emit(
             esc,
             EventType.CLOSED,
-            {"reason": reason, "agent": _agent(esc)},
+            {"reason": reason, "agent": _agent(esc), **closing.summary(esc, at, by)},
             dedupe_key="closed",
             occurred_at=at,
         )

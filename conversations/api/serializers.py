@@ -150,6 +150,29 @@ class SendMessageSerializer(serializers.Serializer):
         return attrs
 
 
+class CloseEscalationSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=[("bot_closed", "The bot ended the hand-off"), ("user_ended", "The end user ended the chat")],
+        required=False,
+        default="bot_closed",
+        help_text="On whose behalf the bot closes: shown to support leads and repeated in escalation.closed.",
+    )
+    by = serializers.ChoiceField(
+        choices=[("bot", "The bot ends the hand-off"), ("user", "The end user left")],
+        required=False,
+        help_text="The same question as `reason`, by who: `user` is `reason: user_ended`. Default bot.",
+    )
+
+    def validate(self, attrs):
+        by = attrs.pop("by", None)
+        if by is not None:
+            wanted = "user_ended" if by == "user" else "bot_closed"
+            if "reason" in self.initial_data and attrs["reason"] != wanted:
+                raise serializers.ValidationError({"by": f"contradicts reason {attrs['reason']!r}."})
+            attrs["reason"] = wanted
+        return attrs
+
+
 class AgentSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
