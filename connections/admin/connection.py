@@ -62,8 +62,9 @@ class ConnectionAdmin(TenantScopedAdmin):
         "last_error",
         "connected_by",
         "connected_at",
+        "unknown_contact",
     )
-    readonly_fields = tuple(f for f in fields if f != "name")
+    readonly_fields = tuple(f for f in fields if f not in ("name", "unknown_contact"))
     change_form_template = PAGES + "change_form.html"
     change_list_template = PAGES + "change_list.html"
 

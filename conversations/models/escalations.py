@@ -68,6 +68,11 @@ class Escalation(models.Model):
     )
     hubspot_thread_id = models.CharField(max_length=32, blank=True, db_index=True)
     hubspot_contact_id = models.CharField(max_length=32, blank=True)
+    # Other contacts with the same phone or email (a CRM's duplicates): the rule picked
+    # hubspot_contact_id (docs/handoff.md), these are kept for a person to merge or check.
+    other_contact_ids = models.JSONField(default=list, blank=True)
+    # No contact matched and the connection's policy created one (Connection.unknown_contact).
+    contact_created = models.BooleanField(default=False)
     agent_actor_id = models.CharField(max_length=50, blank=True)
     agent_name = models.CharField(max_length=200, blank=True)
     agent_email = models.EmailField(blank=True)
