@@ -2,7 +2,7 @@
 
 from django import forms
 
-from connections.models import HubSpotApp
+from connections.models import Connection, HubSpotApp
 from tenants.models import Role, Tenant
 
 
@@ -49,3 +49,19 @@ class ConnectForm(forms.Form):
         if tenant and app and app.tenant_id not in (None, tenant.pk):
             self.add_error("app", "This app belongs to another organisation.")
         return cleaned
+
+
+class ConnectionForm(forms.ModelForm):
+    """The connection's own editable fields. A post that leaves out the signature scheme or the
+    unknown-contact policy (a script renaming the connection) keeps the current one instead of failing."""
+
+    class Meta:
+        model = Connection
+        fields = ("name", "callback_signature", "unknown_contact")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("callback_signature", "unknown_contact"):
+            if self.is_bound and name in self.fields and name not in self.data:
+                self.data = self.data.copy()
+                self.data[name] = getattr(self.instance, name)

@@ -8,6 +8,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('connections', '0005_app_kind_scopes_delivery_identifier'),
+        # Also merges main's 0005 (callback signature), made in parallel.
+        ('connections', '0005_callback_signature'),
     ]
 
     operations = [

@@ -3,13 +3,14 @@
 from connections.models.access import BotApiKey, CallbackSecret
 from connections.models.apps import AppKind, HubSpotApp
 from connections.models.channels import ChannelRegistration, CustomChannel, RegistrationState
-from connections.models.connection import Connection, ConnectionStatus
+from connections.models.connection import CallbackSignature, Connection, ConnectionStatus
 from connections.models.inboxes import ConnectedInbox, InboxState
 
 __all__ = [
     "AppKind",
     "BotApiKey",
     "CallbackSecret",
+    "CallbackSignature",
     "ChannelRegistration",
     "ConnectedInbox",
     "Connection",

@@ -14,6 +14,13 @@ class ConnectionStatus(models.TextChoices):
     DISCONNECTED = "disconnected", "Disconnected"
 
 
+class CallbackSignature(models.TextChoices):
+    """How callbacks to the bot are signed (`conversations.callback_signing` documents both)."""
+
+    HITL = "hitl", "X-HITL-Signature (t=…,v1=…)"
+    STANDARD = "standard", "Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)"
+
+
 class Connection(models.Model):
     """One HubSpot portal (hub) connected through one app, with its OAuth tokens."""
 
@@ -56,6 +63,15 @@ class Connection(models.Model):
         default="refuse",
         help_text="When no HubSpot contact has the user's phone or email. Creating needs the "
         "crm.objects.contacts.write scope in the app's scopes and the grant.",
+    )
+    callback_signature = models.CharField(
+        "callback signature scheme",
+        max_length=20,
+        choices=CallbackSignature.choices,
+        default=CallbackSignature.HITL,
+        help_text="Standard Webhooks lets bots verify callbacks with an off-the-shelf library "
+        "(standardwebhooks for Python, Node and others). It signs only with secrets in standard "
+        "base64 (whsec_…, issued by this version): rotate an older secret before switching.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

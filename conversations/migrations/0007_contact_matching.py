@@ -7,6 +7,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('conversations', '0006_escalation_closed_by'),
+        # Also merges main's 0006 (request ids), made in parallel.
+        ('conversations', '0006_request_ids'),
     ]
 
     operations = [
