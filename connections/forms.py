@@ -52,15 +52,16 @@ class ConnectForm(forms.Form):
 
 
 class ConnectionForm(forms.ModelForm):
-    """The connection's own editable fields. A post that leaves out the signature scheme (a script
-    renaming the connection) keeps the current one instead of failing."""
+    """The connection's own editable fields. A post that leaves out the signature scheme or the
+    unknown-contact policy (a script renaming the connection) keeps the current one instead of failing."""
 
     class Meta:
         model = Connection
-        fields = ("name", "callback_signature")
+        fields = ("name", "callback_signature", "unknown_contact")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.is_bound and "callback_signature" in self.fields and "callback_signature" not in self.data:
-            self.data = self.data.copy()
-            self.data["callback_signature"] = self.instance.callback_signature
+        for name in ("callback_signature", "unknown_contact"):
+            if self.is_bound and name in self.fields and name not in self.data:
+                self.data = self.data.copy()
+                self.data[name] = getattr(self.instance, name)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -26,6 +26,7 @@ from connections.hubspot import (
     HubSpotError,
     Transport,
 )
+from connections.hubspot.scopes import CONTACT_WRITE_SCOPE
 from connections.models import BotApiKey, ConnectedInbox, InboxState
 from conversations import lifecycle
 from conversations.enqueue import enqueue
@@ -38,6 +39,7 @@ from conversations.models import (
     PublishStatus,
 )
 from conversations.models.escalations import ACTIVE_STATUSES
+from conversations.phones import phone_region, same_number
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ class EscalationError(Exception):
 class ContactCheck:
     contact_id: str | None
     searched: str  # for messages: "the phone +44… (searched phone and mobilephone)"
+    # Further contacts with the same identifier (a CRM's duplicates), recorded on the escalation.
+    others: list[str] = field(default_factory=list)
 
 
 def sender_identity(esc: Escalation) -> tuple[str, str]:
@@ -71,12 +75,64 @@ def find_contact(client: HubSpotClient, esc: Escalation) -> ContactCheck:
     """Search the CRM for the user. Raises RETRYABLE_ERRORS when HubSpot cannot answer."""
     kind, value = sender_identity(esc)
     if kind == "HS_PHONE_NUMBER":
-        results = client.find_contacts_by_phone(value, properties=("phone", "mobilephone", "email"), limit=1)
+        found = client.find_contacts_by_phone(value, properties=("phone", "mobilephone", "email"), limit=10)
+        ids = phone_matches(found, value)
         searched = f"the phone {value} (searched phone and mobilephone)"
     else:
-        results = client.find_contacts_by_email(value, properties=("email",), limit=1)
+        found = client.find_contacts_by_email(value, properties=("email",), limit=10)
+        ids = sorted((str(r["id"]) for r in found), key=_id_order)
         searched = f"the email {value} (searched email)"
-    return ContactCheck(str(results[0]["id"]) if results else None, searched)
+    return ContactCheck(ids[0] if ids else None, searched, others=ids[1:])
+
+
+def _id_order(contact_id: str) -> tuple[int, str]:
+    return (int(contact_id), "") if contact_id.isdigit() else (2**63, contact_id)
+
+
+def phone_matches(results: list[dict], e164: str) -> list[str]:
+    """Contact ids whose phone or mobile phone is `e164` once normalised, best first.
+
+    HubSpot's searchable phone properties hold the national digits only, so a search can also
+    return a number of another country with the same digits: each result's typed value is parsed
+    (in the user's country when typed without one) and kept only if it is the same number.
+    Several left: the one whose `phone` matches before one matching by `mobilephone` only, then
+    the oldest contact (lowest id), which is where a CRM's history usually is.
+    """
+    region = phone_region(e164)
+    ranked = []
+    for result in results:
+        props = result.get("properties") or {}
+        for rank, name in enumerate(("phone", "mobilephone")):
+            if same_number(props.get(name) or "", e164, region):
+                ranked.append(((rank, *_id_order(str(result["id"]))), str(result["id"])))
+                break
+    return [contact_id for _, contact_id in sorted(ranked)]
+
+
+def create_contact(client: HubSpotClient, esc: Escalation) -> str:
+    """The connection creates unknown users: the contact from what the bot gave, its id.
+    A refusal is the bot's 422 with HubSpot's reason (a missing scope says which)."""
+    if CONTACT_WRITE_SCOPE not in (esc.connection.scopes or []):
+        raise EscalationError(
+            422,
+            "contact_not_found",
+            f"No HubSpot contact matches and this connection may not create one: its grant lacks "
+            f"{CONTACT_WRITE_SCOPE} (add it to the app's scopes and reconnect).",
+        )
+    first, _, last = esc.user_name.strip().partition(" ")
+    try:
+        created = client.create_contact(
+            {"firstname": first, "lastname": last, "phone": esc.user_phone, "email": esc.user_email}
+        )
+    except RETRYABLE_ERRORS as exc:
+        raise EscalationError(
+            503, "hubspot_unavailable", f"HubSpot could not create the contact: {exc}"
+        ) from None
+    except HubSpotError as exc:
+        raise EscalationError(
+            422, "contact_not_found", f"HubSpot refused to create the contact: {exc}"
+        ) from None
+    return str(created["id"])
 
 
 def request_time_client(connection) -> HubSpotClient:
@@ -206,9 +262,13 @@ def start(key: BotApiKey, data: dict, *, idempotency_key: str = "") -> tuple[Esc
     except HubSpotError as exc:
         raise EscalationError(502, "hubspot_error", f"HubSpot refused the contact search: {exc}") from None
     if check is not None:
+        if not check.contact_id and connection.unknown_contact == "create":
+            check.contact_id = create_contact(request_time_client(connection), esc)
+            esc.contact_created = True
         if not check.contact_id:
             raise EscalationError(422, "contact_not_found", contact_not_found_message(check))
         esc.hubspot_contact_id = check.contact_id
+        esc.other_contact_ids = check.others
 
     now = timezone.now()
     transcript = data.get("transcript") or []
@@ -294,7 +354,7 @@ def add_message(
     return message, True
 
 
-def close(esc: Escalation) -> bool:
+def close(esc: Escalation, *, reason: str = CloseReason.BOT_CLOSED, by=None) -> bool:
     """Close the escalation now and the HubSpot thread in a task. Returns True if it changed.
 
     The bot's intent is final at once (no more messages accepted, `escalation.closed` emitted);
@@ -302,9 +362,11 @@ def close(esc: Escalation) -> bool:
     the bot's close fail or hang. That the thread close is owed is stored with the close itself
     (`hubspot_close_pending`), so a task lost to a broker outage, or an eager run that could not
     reach HubSpot, is re-queued by `sweep_owed_thread_closes`.
+
+    `reason` says on whose behalf (the bot, the end user, an admin: `by` is that admin).
     """
     with transaction.atomic():
-        changed = lifecycle.mark_closed(esc, reason=CloseReason.BOT_CLOSED)
+        changed = lifecycle.mark_closed(esc, reason=reason, by=by)
         if changed:
             Escalation.objects.filter(pk=esc.pk).update(hubspot_close_pending=True)
             esc.hubspot_close_pending = True

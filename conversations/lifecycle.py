@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from conversations import events
+from conversations import closing, events, queue
 from conversations.models import (
     CloseReason,
     Escalation,
@@ -67,7 +67,12 @@ def _open_locked(esc: Escalation, at: dt.datetime) -> bool:
     events.emit(
         esc,
         EventType.OPENED,
-        {"hubspot_thread_id": esc.hubspot_thread_id, "inbox_id": _inbox_id(esc)},
+        {
+            "hubspot_thread_id": esc.hubspot_thread_id,
+            "inbox_id": _inbox_id(esc),
+            # Where the user stands as the thread opens (null once an agent has it).
+            "queue": queue.queue_for(esc, now=max(at, esc.created_at)),
+        },
         dedupe_key="opened",
         occurred_at=at,
     )
@@ -118,8 +123,9 @@ def _assign_locked(esc: Escalation, actor_id: str, name: str, email: str, at: dt
     return True
 
 
-def mark_closed(escalation: Escalation, *, reason: str, at: dt.datetime | None = None) -> bool:
-    """The thread was closed (by the agent, the bot, or archived in HubSpot)."""
+def mark_closed(escalation: Escalation, *, reason: str, at: dt.datetime | None = None, by=None) -> bool:
+    """The thread was closed (by the agent, the bot, the end user through the bot, an admin `by`,
+    or archived in HubSpot)."""
     at = at or timezone.now()
     with transaction.atomic():
         esc = _locked(escalation)
@@ -129,11 +135,13 @@ def mark_closed(escalation: Escalation, *, reason: str, at: dt.datetime | None =
         esc.close_reason = reason
         esc.closed_at = at
         esc.status_changed_at = at
+        if by is not None:
+            esc.closed_by = by
         esc.save()
         events.emit(
             esc,
             EventType.CLOSED,
-            {"reason": reason, "agent": _agent(esc)},
+            {"reason": reason, "agent": _agent(esc), **closing.summary(esc, at, by)},
             dedupe_key="closed",
             occurred_at=at,
         )

@@ -33,3 +33,27 @@ def to_e164(raw: str) -> str:
     if not phonenumbers.is_possible_number(number):
         raise PhoneNumberError(f"not a possible number for its country code; e.g. {EXAMPLE}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_region(e164: str) -> str | None:
+    try:
+        # By country code, not by number ranges: reserved test ranges still belong to their country.
+        number = phonenumbers.parse(e164, None)
+        return phonenumbers.region_code_for_country_code(number.country_code)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def same_number(typed: str, e164: str, region: str | None) -> bool:
+    """Is `typed` (a CRM value as a person typed it) the number `e164`? A value without a country
+    code is read in `region` (the user's country), as "07700 900001" means +44 7700 900001 there."""
+    text = (typed or "").strip()
+    if not text:
+        return False
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, None if text.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == e164

@@ -114,8 +114,10 @@ def publish_pending(escalation_id) -> int:
                 esc, reason=FailureReason.CONTACT_NOT_FOUND, message=contact_not_found_message(check)
             )
             return 0
-        Escalation.objects.filter(pk=esc.pk).update(hubspot_contact_id=check.contact_id)
-        esc.hubspot_contact_id = check.contact_id
+        Escalation.objects.filter(pk=esc.pk).update(
+            hubspot_contact_id=check.contact_id, other_contact_ids=check.others
+        )
+        esc.hubspot_contact_id, esc.other_contact_ids = check.contact_id, check.others
     channel_id = _channel_id(esc)
     if esc.inbox and esc.inbox.channel_account_id and not esc.inbox.delivery_identifier:
         # Registered before delivery identifiers: have registration replace the account first.

@@ -35,6 +35,16 @@ CONTACTS = (
     ("katherine@example.com", "+15550100004", "Katherine", "Johnson"),
     ("edsger@example.org", "+31612345005", "Edsger", "Dijkstra"),
 )
+# Phones as people type them into HubSpot (its `phone` keeps the text): a search by E.164 alone
+# misses all of these, HubSpot's calculated searchable properties find them. The last two are one
+# person entered twice, the way duplicates happen in a real CRM.
+MIXED_FORMAT_CONTACTS = (
+    ("ines@example.com", "+44 7700 900006", "Ines", "Spaced"),
+    ("lin@example.com", "07700 900007", "Lin", "National"),
+    ("omar@example.com", "(415) 555-0108", "Omar", "Local"),
+    ("sam@example.com", "+44 7700 900009", "Sam", "Twice"),
+    ("sam.work@example.com", "07700 900009", "Sam", "Twice"),
+)
 AGENTS = (
     ("A-1001", "Alice Agent", "alice.agent@demo-company.example"),
     ("A-1002", "Bob Support", "bob.support@demo-company.example"),
@@ -47,6 +57,7 @@ SCOPES = [
     "conversations.read",
     "conversations.write",
     "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
     "files",
     "conversations.visitor_identification.tokens.create",
 ]
@@ -92,6 +103,14 @@ def seed_demo(base_url: str | None = None) -> dict:
             defaults={"phone": phone, "mobilephone": phone, "firstname": first, "lastname": last},
         )[0]
         for email, phone, first, last in CONTACTS
+    ]
+    mixed = [
+        SandboxContact.objects.get_or_create(
+            portal=portal,
+            email=email,
+            defaults={"phone": phone, "firstname": first, "lastname": last},
+        )[0]
+        for email, phone, first, last in MIXED_FORMAT_CONTACTS
     ]
     agents = [
         SandboxActor.objects.get_or_create(
@@ -141,5 +160,6 @@ def seed_demo(base_url: str | None = None) -> dict:
         "scopes": list(refresh.scopes),
         "inbox_ids": [inbox.inbox_id for inbox in inboxes],
         "contacts": [{"id": c.pk, "email": c.email, "phone": c.phone} for c in contacts],
+        "mixed_format_contacts": [{"id": c.pk, "email": c.email, "phone": c.phone} for c in mixed],
         "agents": [{"id": a.actor_id, "name": a.name, "email": a.email} for a in agents],
     }

@@ -24,6 +24,7 @@ from sandbox.models import (
     SandboxMessage,
     SandboxThread,
 )
+from sandbox.phones import searchable_phone
 
 FILE_USAGE_TYPES = {"AUDIO", "IMAGE", "OTHER", "STICKER", "VOICE_RECORDING"}
 
@@ -299,6 +300,9 @@ def contact_properties(contact: SandboxContact) -> dict[str, str]:
         "hs_object_id": str(contact.pk),
         "createdate": iso(contact.created_at),
         "lastmodifieddate": iso(contact.updated_at),
+        # HubSpot's calculated phone properties, searchable with EQ whatever format was typed.
+        "hs_searchable_calculated_phone_number": searchable_phone(contact.phone),
+        "hs_searchable_calculated_mobile_number": searchable_phone(contact.mobilephone),
     }
     return {k: v for k, v in values.items() if v}
 

@@ -132,6 +132,11 @@ ENDPOINTS: dict[str, dict[str, Endpoint]] = {
         "2026-03": Endpoint("POST", "/crm/objects/2026-03/contacts/search", idempotent=True),
         "v3": Endpoint("POST", "/crm/v3/objects/contacts/search", idempotent=True),
     },
+    # Not idempotent: a replay after an ambiguous failure could create the contact twice.
+    "contacts.create": {
+        "2026-03": Endpoint("POST", "/crm/objects/2026-03/contacts"),
+        "v3": Endpoint("POST", "/crm/v3/objects/contacts"),
+    },
     "contacts.get": {
         "2026-03": Endpoint("GET", "/crm/objects/2026-03/contacts/{contactId}"),
         "v3": Endpoint("GET", "/crm/v3/objects/contacts/{contactId}"),

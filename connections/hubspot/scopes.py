@@ -22,8 +22,17 @@ PORTAL_SCOPES = (
 )
 
 
+# Asked for as optional: only a connection that creates unknown users as contacts needs it
+# (Connection.unknown_contact = create), and a portal may decline it without losing the rest.
+CONTACT_WRITE_SCOPE = "crm.objects.contacts.write"
+
+
 def default_required_scopes() -> list[str]:
     return list(PORTAL_SCOPES)
+
+
+def default_optional_scopes() -> list[str]:
+    return [CONTACT_WRITE_SCOPE]
 
 
 def normalise(scopes: Iterable[str] | str | None) -> list[str]:

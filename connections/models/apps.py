@@ -4,7 +4,7 @@ import uuid
 
 from django.db import models
 
-from connections.hubspot.scopes import default_required_scopes
+from connections.hubspot.scopes import default_optional_scopes, default_required_scopes
 from core.fields import EncryptedTextField
 from tenants.models import Tenant, TenantScopedQuerySet
 
@@ -58,7 +58,7 @@ class HubSpotApp(models.Model):
         help_text="Scopes the app requires, exactly as configured in HubSpot (sent as `scope`).",
     )
     optional_scopes = models.JSONField(
-        default=list,
+        default=default_optional_scopes,
         blank=True,
         help_text="Optional scopes of the app in HubSpot (sent as `optional_scope`).",
     )

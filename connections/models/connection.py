@@ -57,6 +57,13 @@ class Connection(models.Model):
         help_text="Fail an escalation with reason no_agent when no agent takes it within this many "
         "minutes (the HubSpot thread is left open). Empty: wait indefinitely.",
     )
+    unknown_contact = models.CharField(
+        max_length=10,
+        choices=[("refuse", "Refuse the start (422 contact_not_found)"), ("create", "Create the contact")],
+        default="refuse",
+        help_text="When no HubSpot contact has the user's phone or email. Creating needs the "
+        "crm.objects.contacts.write scope in the app's scopes and the grant.",
+    )
     callback_signature = models.CharField(
         "callback signature scheme",
         max_length=20,

@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from conversations.models import Escalation, EscalationMessage, EscalationStatus
 from conversations.phones import PhoneNumberError, to_e164
+from conversations.queue import queue_for
 
 MAX_TRANSCRIPT_ENTRIES = 200
 MAX_TRANSCRIPT_TEXT = 5000
@@ -156,10 +157,46 @@ class SendMessageSerializer(serializers.Serializer):
         return attrs
 
 
+class CloseEscalationSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=[("bot_closed", "The bot ended the hand-off"), ("user_ended", "The end user ended the chat")],
+        required=False,
+        default="bot_closed",
+        help_text="On whose behalf the bot closes: shown to support leads and repeated in escalation.closed.",
+    )
+    by = serializers.ChoiceField(
+        choices=[("bot", "The bot ends the hand-off"), ("user", "The end user left")],
+        required=False,
+        help_text="The same question as `reason`, by who: `user` is `reason: user_ended`. Default bot.",
+    )
+
+    def validate(self, attrs):
+        by = attrs.pop("by", None)
+        if by is not None:
+            wanted = "user_ended" if by == "user" else "bot_closed"
+            if "reason" in self.initial_data and attrs["reason"] != wanted:
+                raise serializers.ValidationError({"by": f"contradicts reason {attrs['reason']!r}."})
+            attrs["reason"] = wanted
+        return attrs
+
+
 class AgentSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
     email = serializers.CharField()
+
+
+class QueueSerializer(serializers.Serializer):
+    position = serializers.IntegerField(
+        help_text="1 is next: waiting escalations of the inbox, oldest first."
+    )
+    estimated_wait_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Likely seconds still to wait; null without enough history."
+    )
+    basis = serializers.ChoiceField(
+        choices=["hour_of_week", "inbox_recent", "none"],
+        help_text="What the estimate rests on: this hour of the week, the inbox's recent weeks, or nothing.",
+    )
 
 
 class EscalationSerializer(serializers.ModelSerializer):
@@ -169,6 +206,7 @@ class EscalationSerializer(serializers.ModelSerializer):
     agent = serializers.SerializerMethodField()
     failure_reason = serializers.SerializerMethodField()
     failure_message = serializers.SerializerMethodField()
+    queue = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
 
     class Meta:
@@ -185,6 +223,7 @@ class EscalationSerializer(serializers.ModelSerializer):
             "created_at",
             "assigned_at",
             "closed_at",
+            "queue",
             "links",
         )
 
@@ -204,6 +243,12 @@ class EscalationSerializer(serializers.ModelSerializer):
 
     def get_failure_message(self, obj) -> str | None:
         return obj.failure_message or None
+
+    def get_queue(self, obj) -> QueueSerializer(allow_null=True):  # type: ignore[valid-type]
+        # Only the single-escalation answers carry it: a list would cost two queries per row.
+        if not self.context.get("with_queue"):
+            return None
+        return queue_for(obj)
 
     def get_links(self, obj) -> dict[str, str]:
         request = self.context.get("request")

@@ -147,6 +147,10 @@ class EscalationViewSet(
             return Escalation.objects.none()
         return Escalation.objects.filter(connection_id=key.connection_id).select_related("inbox")
 
+    def get_serializer_context(self):
+        # The queue costs two queries: the single-escalation answers carry it, the list does not.
+        return {**super().get_serializer_context(), "with_queue": self.action == "retrieve"}
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         limit = {"create": MAX_START_BODY, "messages": _max_message_body()}.get(self.action)
@@ -204,7 +208,7 @@ class EscalationViewSet(
             _raise(exc)
         metrics.escalation_started(esc.connection, created)
         esc.refresh_from_db()  # an eager publish (no worker) may have opened it already
-        body = s.EscalationSerializer(esc, context={"request": request}).data
+        body = s.EscalationSerializer(esc, context={"request": request, "with_queue": True}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
@@ -257,14 +261,16 @@ class EscalationViewSet(
 
     @extend_schema(
         summary="Close the escalation and its HubSpot thread",
-        request=None,
+        request=s.CloseEscalationSerializer,
         parameters=RATE_LIMIT_HEADERS,
         responses={200: s.EscalationSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"], url_path="close", url_name="close")
     def close(self, request, pk=None):
         esc = self.get_object()
-        escalations.close(esc)
+        # An empty body stays valid (the bot closes); `by: user` (or `reason: user_ended`) names the end user.
+        data = _valid(s.CloseEscalationSerializer(data=request.data or {}))
+        escalations.close(esc, reason=data["reason"])
         esc.refresh_from_db()
         return Response(s.EscalationSerializer(esc, context={"request": request}).data)
 

@@ -2,7 +2,8 @@
 
 Search runs in Python over the portal's contacts: a sandbox holds a handful, and evaluating
 HubSpot's operators directly keeps their semantics (case-insensitive EQ, token matching with `*`
-wildcards, phone numbers compared by digits) readable in one place.
+wildcards; `phone` as typed, found in any format only through the calculated
+`hs_searchable_calculated_*` properties, sandbox/phones.py) readable in one place.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from sandbox.api.endpoint import endpoint, json_body, ok, route
 from sandbox.api.errors import ApiError, validation_error
 from sandbox.api.params import flag, multi, paged
 from sandbox.api.validation import one_of
-from sandbox.domain import normalize_phone
 from sandbox.models import SandboxContact
 from sandbox.serializers import contact_json, contact_properties
 
 READ = ("crm.objects.contacts.read",)
+WRITE = ("crm.objects.contacts.write",)
+CREATABLE = ("email", "firstname", "lastname", "phone", "mobilephone")
 OPERATORS = (
     "EQ",
     "NEQ",
@@ -35,7 +37,6 @@ OPERATORS = (
     "CONTAINS_TOKEN",
     "NOT_CONTAINS_TOKEN",
 )
-PHONE_PROPERTIES = {"phone", "mobilephone"}
 # HubSpot's default full-text search fields for contacts (`query`).
 QUERY_PROPERTIES = ("email", "firstname", "lastname", "phone", "mobilephone")
 MAX_FILTER_GROUPS = 6  # the 2026-03 spec (HubSpot guides older than it say 5)
@@ -44,7 +45,9 @@ MAX_LIMIT = 200
 
 
 def _key(name: str, value: str) -> str:
-    return normalize_phone(value) if name in PHONE_PROPERTIES else value.lower()
+    # HubSpot compares `phone` and `mobilephone` as typed ("07700 900001" is not "+447700900001");
+    # its calculated `hs_searchable_calculated_*` properties are what finds a number in any format.
+    return value.lower()
 
 
 def _number(value: str):
@@ -183,5 +186,28 @@ def get_contact(request, contact_id: str):
     return ok(contact_json(contact, multi(request, "properties") or None))
 
 
+@endpoint(auth_kind=auth.BEARER, scopes=WRITE)
+def create(request):
+    """POST …/contacts: `{properties, associations}`; email is unique per portal (409 with the
+    existing id, as HubSpot answers)."""
+    data = json_body(request)
+    props = data.get("properties")
+    if not isinstance(props, dict) or not all(isinstance(v, str) for v in props.values()):
+        raise validation_error("properties must be an object of string values", field="properties")
+    if not isinstance(data.get("associations"), list):
+        raise validation_error("associations is required (a list, possibly empty)", field="associations")
+    unknown = sorted(set(props) - set(CREATABLE))
+    if unknown:
+        raise validation_error(f"Property values were not valid: {unknown} do not exist", field="properties")
+    email = (props.get("email") or "").strip()
+    portal = request.caller.portal
+    existing = SandboxContact.objects.filter(portal=portal, email__iexact=email).first() if email else None
+    if existing:
+        raise ApiError(409, f"Contact already exists. Existing ID: {existing.pk}", "CONFLICT")
+    contact = SandboxContact.objects.create(portal=portal, **{k: props.get(k, "") for k in CREATABLE})
+    return ok(contact_json(contact), status=201)
+
+
 search_view = route(POST=search)
+collection = route(POST=create)
 item = route(GET=get_contact)

@@ -53,6 +53,7 @@ for base in CUSTOM_CHANNELS:
 
 for base in CONTACTS:
     urlpatterns += [
+        path(base, contacts.collection),
         path(f"{base}/search", contacts.search_view),
         path(f"{base}/<str:contact_id>", contacts.item),
     ]

@@ -387,7 +387,9 @@ def test_only_a_disconnected_connection_can_be_deleted(client, admin_a, conn_a):
 
 def test_renaming_is_audited(client, admin_a, conn_a):
     client.force_login(admin_a)
-    response = client.post(change_url(conn_a), {"name": "Acme EU", "_continue": "1"})
+    response = client.post(
+        change_url(conn_a), {"name": "Acme EU", "unknown_contact": "refuse", "_continue": "1"}
+    )
     assert response.status_code == 302
     conn_a.refresh_from_db()
     assert conn_a.name == "Acme EU"

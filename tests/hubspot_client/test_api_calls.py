@@ -481,9 +481,28 @@ def test_contact_search_by_phone_checks_phone_and_mobilephone(client, mocked):
     found = client.find_contacts_by_phone("+4915112345678")
 
     body = body_of(mocked.calls[0])
+    # As typed (E.164), and HubSpot's calculated searchable copies (national digits, any format).
     assert body["filterGroups"] == [
         {"filters": [{"propertyName": "phone", "operator": "EQ", "value": "+4915112345678"}]},
         {"filters": [{"propertyName": "mobilephone", "operator": "EQ", "value": "+4915112345678"}]},
+        {
+            "filters": [
+                {
+                    "propertyName": "hs_searchable_calculated_phone_number",
+                    "operator": "EQ",
+                    "value": "15112345678",
+                }
+            ]
+        },
+        {
+            "filters": [
+                {
+                    "propertyName": "hs_searchable_calculated_mobile_number",
+                    "operator": "EQ",
+                    "value": "15112345678",
+                }
+            ]
+        },
     ]
     assert_sdk_body(body, ContactSearchParams)
     assert found[0]["properties"]["mobilephone"] == "+4915112345678"

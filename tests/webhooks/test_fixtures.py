@@ -153,7 +153,19 @@ def test_property_change__archived_closes_as_archived(w, send):
     send(w, "app", app_event("conversation.propertyChange__archived", thread, occurredAt=_later()))
     escalation.refresh_from_db()
     assert (escalation.status, escalation.close_reason) == ("closed", "archived")
-    assert bot_events(escalation) == [("escalation.closed", {"reason": "archived", "agent": None})]
+    assert bot_events(escalation) == [
+        (
+            "escalation.closed",
+            {
+                "reason": "archived",
+                "agent": None,
+                # Archived in HubSpot: the agent side closed it, nobody was assigned.
+                "closed_by": {"kind": "agent", "id": None, "name": None},
+                "message_counts": {"to_agent": 0, "to_user": 0},
+                "last_agent_message": None,
+            },
+        )
+    ]
 
 
 def test_deletion__archived_closes_as_archived(w, send):

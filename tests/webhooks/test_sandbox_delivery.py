@@ -22,6 +22,7 @@ from sandbox.console import actions
 from sandbox.models import SandboxBehaviour, SandboxWebhookDelivery
 from tests.webhooks.helpers import bot_events, deliver
 
+TO_AGENT = 0  # the scenario escalates with no transcript (the intro is not counted)
 ALICE = {"id": "A-1001", "name": "Alice Agent", "email": "alice.agent@demo-company.example"}
 EXPECTED = [
     ("escalation.assigned", {"agent": ALICE, "previous_agent_id": None}),
@@ -29,7 +30,16 @@ EXPECTED = [
         "escalation.message",
         {"text": "On it", "attachments": [], "agent": {"id": "A-1001", "name": "Alice Agent"}},
     ),
-    ("escalation.closed", {"reason": "agent_closed", "agent": ALICE}),
+    (
+        "escalation.closed",
+        {
+            "reason": "agent_closed",
+            "agent": ALICE,
+            "closed_by": {"kind": "agent", "id": "A-1001", "name": "Alice Agent"},
+            "message_counts": {"to_agent": TO_AGENT, "to_user": 1},
+            "last_agent_message": "On it",
+        },
+    ),
 ]
 
 

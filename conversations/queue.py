@@ -1,0 +1,122 @@
+"""Where a waiting escalation stands: its place in the inbox's queue and how long it will likely wait.
+
+Position: escalations of the same inbox that are still waiting for an agent (requested or open,
+no agent) and were started earlier, plus one. HubSpot routes by its own rules, so this is the
+fair-queue position, not a promise.
+
+Estimate (see docs/handoff.md for the measured error): from the inbox's observed time-to-assign
+(`assigned_at - created_at`) over the last `WINDOW` of assigned escalations,
+
+1. keep the samples started in the same hour of the week (UTC, ±1 hour, wrapping round Sunday
+   night) when there are at least `MIN_BUCKET_SAMPLES` of them (basis `hour_of_week`), else all
+   recent samples (basis `inbox_recent`); with fewer than `MIN_SAMPLES` there is no estimate
+   (basis `none`, estimated_wait_seconds null);
+2. condition on the time already waited: of the samples longer than it, the median of what was
+   left (a user who has waited 10 minutes is not told the 2-minute median again), falling back to
+   the upper quartile of the whole basis minus the time waited when no sample waited that long.
+
+The pure function `estimate_wait` holds the rule, so it can be tested on generated histories
+without a database; `queue_for` reads the two inputs it needs in two queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from conversations.models import Escalation, EscalationStatus
+
+WINDOW = dt.timedelta(days=28)
+MAX_SAMPLES = 2000
+MIN_SAMPLES = 5
+MIN_BUCKET_SAMPLES = 20
+HOUR_SPREAD = 1  # hours either side of the current hour of the week
+HOURS_PER_WEEK = 7 * 24
+
+WAITING_STATUSES = (EscalationStatus.REQUESTED, EscalationStatus.OPEN)
+
+
+@dataclass(frozen=True)
+class Sample:
+    started_at: dt.datetime
+    wait_seconds: float
+
+
+@dataclass(frozen=True)
+class WaitEstimate:
+    seconds: int | None
+    basis: str  # "hour_of_week" | "inbox_recent" | "none"
+    samples: int
+
+
+def hour_of_week(at: dt.datetime) -> int:
+    at = at.astimezone(dt.UTC)
+    return at.weekday() * 24 + at.hour
+
+
+def _near(hour: int, other: int) -> bool:
+    distance = abs(hour - other) % HOURS_PER_WEEK
+    return min(distance, HOURS_PER_WEEK - distance) <= HOUR_SPREAD
+
+
+def estimate_wait(samples: list[Sample], *, started_at: dt.datetime, now: dt.datetime) -> WaitEstimate:
+    """Expected seconds still to wait for an escalation started at `started_at`, seen at `now`."""
+    if len(samples) < MIN_SAMPLES:
+        return WaitEstimate(None, "none", len(samples))
+    hour = hour_of_week(started_at)
+    bucket = [s.wait_seconds for s in samples if _near(hour, hour_of_week(s.started_at))]
+    if len(bucket) >= MIN_BUCKET_SAMPLES:
+        waits, basis = bucket, "hour_of_week"
+    else:
+        waits, basis = [s.wait_seconds for s in samples], "inbox_recent"
+    waited = max(0.0, (now - started_at).total_seconds())
+    longer = [w - waited for w in waits if w > waited]
+    if longer:
+        remaining = statistics.median(longer)
+    else:
+        remaining = max(0.0, statistics.quantiles(waits, n=4)[-1] - waited) if len(waits) > 1 else 0.0
+    return WaitEstimate(round(remaining), basis, len(waits))
+
+
+def naive_inbox_median(samples: list[Sample]) -> float | None:
+    """The baseline the estimate must beat: the inbox's median time-to-assign, whatever the hour."""
+    return statistics.median(s.wait_seconds for s in samples) if samples else None
+
+
+def recent_samples(inbox_id: int, *, now: dt.datetime) -> list[Sample]:
+    rows = (
+        Escalation.objects.filter(inbox_id=inbox_id, assigned_at__isnull=False, created_at__gte=now - WINDOW)
+        .order_by("-created_at")
+        .values_list("created_at", "assigned_at")[:MAX_SAMPLES]
+    )
+    return [Sample(created, max(0.0, (assigned - created).total_seconds())) for created, assigned in rows]
+
+
+def is_waiting(esc: Escalation) -> bool:
+    return esc.status in WAITING_STATUSES and not esc.agent_actor_id
+
+
+def position(esc: Escalation) -> int:
+    ahead = (
+        Escalation.objects.filter(inbox_id=esc.inbox_id, status__in=WAITING_STATUSES, agent_actor_id="")
+        .filter(Q(created_at__lt=esc.created_at) | Q(created_at=esc.created_at, pk__lt=esc.pk))
+        .count()
+    )
+    return ahead + 1
+
+
+def queue_for(esc: Escalation, *, now: dt.datetime | None = None) -> dict | None:
+    """`{position, estimated_wait_seconds, basis}` while the escalation waits for an agent, else None."""
+    if not esc.inbox_id or not is_waiting(esc):
+        return None
+    now = now or timezone.now()
+    estimate = estimate_wait(recent_samples(esc.inbox_id, now=now), started_at=esc.created_at, now=now)
+    return {
+        "position": position(esc),
+        "estimated_wait_seconds": estimate.seconds,
+        "basis": estimate.basis,
+    }
