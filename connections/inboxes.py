@@ -2,7 +2,7 @@
 
 Admins either pick from the portal's inbox list or paste what they have at hand: the inbox ID or
 the address of the inbox's settings page in HubSpot (the old integration made people dig the ID out
-of that URL by hand, PRIOR_ART.md Part A §7.17). Channel accounts are created by the registration
+of that URL by hand). Channel accounts are created by the registration
 task, not here; removing an inbox switches its account off at HubSpot right away.
 """
 

@@ -1,6 +1,6 @@
 """Registering the app's custom channel and connecting a connection's inboxes to it, idempotently.
 
-What the old integration got wrong (PRIOR_ART.md Part A §6, §7.15) and what this does instead:
+What the old integration got wrong and what this does instead:
 
 * It created a channel on every save. Here a run first keeps the channel we stored (if HubSpot
   still has it), then adopts one of the app's channels whose webhookUrl is ours (the URL holds the

@@ -190,7 +190,7 @@ def start(key: BotApiKey, data: dict, *, idempotency_key: str = "") -> tuple[Esc
     )
 
     # Checked before anything is stored: an unknown user is the bot's to fix (422), and the old
-    # integration let such escalations vanish silently (PRIOR_ART A §3). If HubSpot cannot answer
+    # integration let such escalations vanish silently. If HubSpot cannot answer
     # now we accept and the publish task checks again (failing with an event if still unknown).
     try:
         check = find_contact(request_time_client(connection), esc)
