@@ -1,8 +1,15 @@
 import pytest
 
 from tenants.models import Role
-from tests import services
+from tests import isolation, services
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+
+def pytest_configure(config):
+    # pytest-xdist's controller runs no test: only the processes that do claim a Redis db.
+    if getattr(config, "workerinput", None) is None and getattr(config.option, "numprocesses", None):
+        return
+    isolation.claim_redis_db()
 
 
 def pytest_runtest_setup(item):

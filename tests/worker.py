@@ -74,6 +74,9 @@ def process_env(broker: str | None = None) -> dict:
         "TEST_PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
         "TEST_HUBSPOT_API_BASE": settings.HUBSPOT_API_BASE,
         "TEST_HUBSPOT_APP_BASE": settings.HUBSPOT_APP_BASE,
+        # This process's Redis db (claimed, or the explicit one minus the xdist worker): used as is.
+        "TEST_REDIS_URL": settings.TEST_REDIS_URL,
+        "TEST_REDIS_URL_FINAL": "1",
     }
     # Celery reads CELERY_BROKER_URL from the environment ahead of its settings: never inherit one.
     env.pop("CELERY_BROKER_URL", None)

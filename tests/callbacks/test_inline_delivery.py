@@ -110,6 +110,8 @@ def test_events_committing_inside_the_block_are_collected_not_enqueued(assigned)
 
 
 # Found by `make bench`: processing took 21 statements and a second task 6 more (docs/benchmarks.md).
+# Counted on PostgreSQL: SQLite takes other statements (no SELECT … FOR UPDATE, savepoints differ).
+@pytest.mark.postgres
 def test_an_agent_reply_is_recorded_and_delivered_in_few_statements(assigned, receiver, stored):
     ids = stored(agent_reply(assigned, 1))
     with (
