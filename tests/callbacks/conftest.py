@@ -129,18 +129,6 @@ def secret(connection) -> str:
     return plaintext
 
 
-def make_escalation(connection, url: str, *, conversation_id: str = "conv-1", **extra) -> Escalation:
-    return Escalation.objects.create(
-        connection=connection,
-        conversation_id=conversation_id,
-        user_name="Ada User",
-        user_phone="+14155550100",
-        title="Refund",
-        callback_url=url,
-        **extra,
-    )
-
-
 def emit_n(escalation: Escalation, n: int, start: int = 1):
     """n agent-message events (sequences start..start+n-1)."""
     return [

@@ -14,7 +14,7 @@ from conversations import events
 from conversations.models import DeliveryStatus, EscalationEvent, EscalationStatus, EventType, HubSpotEvent
 from conversations.tasks import callbacks as callback_tasks
 from conversations.tasks.webhooks import process_hubspot_events
-from tests.callbacks.conftest import make_escalation
+from tests.factories import EscalationFactory
 from tests.webhooks.helpers import deliver, load_fixture
 
 pytestmark = [pytest.mark.usefixtures("secret"), pytest.mark.django_db(transaction=True)]
@@ -30,9 +30,9 @@ def agent_reply(escalation, n: int) -> dict:
 
 @pytest.fixture
 def assigned(connection, receiver):
-    return make_escalation(
-        connection,
-        receiver.url,
+    return EscalationFactory(
+        connection=connection,
+        callback_url=receiver.url,
         status=EscalationStatus.ASSIGNED,
         hubspot_thread_id="9001",
         agent_actor_id="A-1001",

@@ -10,7 +10,8 @@ import pytest
 
 from conversations import callbacks, delivery
 from conversations.models import CallbackAttempt
-from tests.callbacks.conftest import emit_n, make_escalation
+from tests.callbacks.conftest import emit_n
+from tests.factories import EscalationFactory
 
 pytestmark = pytest.mark.usefixtures("secret")
 
@@ -66,8 +67,8 @@ def bots():
 def test_a_bots_cookies_never_reach_another_bot_nor_itself(connection, bots):
     # given two bots on the same host (cookies are per host, not per port), both setting cookies
     bot_a, bot_b = bots(), bots()
-    esc_a = make_escalation(connection, bot_a.url, conversation_id="a")
-    esc_b = make_escalation(connection, bot_b.url, conversation_id="b")
+    esc_a = EscalationFactory(connection=connection, callback_url=bot_a.url, conversation_id="a")
+    esc_b = EscalationFactory(connection=connection, callback_url=bot_b.url, conversation_id="b")
     emit_n(esc_a, 2)
     emit_n(esc_b, 2)
     # when both get their callbacks through the worker's shared session, interleaved
@@ -81,7 +82,7 @@ def test_a_bots_cookies_never_reach_another_bot_nor_itself(connection, bots):
 
 def test_callbacks_to_one_bot_reuse_a_connection(connection, bots):
     bot = bots()
-    escalation = make_escalation(connection, bot.url)
+    escalation = EscalationFactory(connection=connection, callback_url=bot.url)
     emit_n(escalation, 3)
     run = delivery.deliver_pending(escalation.pk)
     assert run.delivered == [1, 2, 3]
@@ -90,7 +91,7 @@ def test_callbacks_to_one_bot_reuse_a_connection(connection, bots):
 
 def test_a_large_answer_is_read_bounded_and_its_connection_dropped(connection, bots):
     bot = bots(body=b"x" * (callbacks.EXCERPT_BYTES * 10))
-    escalation = make_escalation(connection, bot.url)
+    escalation = EscalationFactory(connection=connection, callback_url=bot.url)
     emit_n(escalation, 2)
     run = delivery.deliver_pending(escalation.pk)
     assert run.delivered == [1, 2]

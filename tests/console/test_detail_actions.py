@@ -23,7 +23,7 @@ from conversations.models import (
     WebhookReceipt,
 )
 from core.models import AuditLogEntry
-from tests.console.factories import T0, escalation, message
+from tests.factories import T0, escalation, message
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from conversations import metrics
-from tests.console_logs.factories import EscalationFactory, at
 from tests.console_logs.known_data import PERIOD, day, sec
+from tests.factories import EscalationFactory, at
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from conversations.models import EscalationEvent, HubSpotEvent, WebhookReceipt
+from conversations.models import EscalationEvent, EscalationStatus, HubSpotEvent, WebhookReceipt
 from conversations.tasks import webhooks
-from tests.factories import HubSpotAppFactory
-from tests.webhooks.conftest import cache_actor, make_escalation
+from tests.factories import EscalationFactory, HubSpotAppFactory
+from tests.webhooks.conftest import cache_actor
 from tests.webhooks.helpers import deliver
 from tests.webhooks.test_routing import assigned
 
@@ -54,7 +54,7 @@ def test_the_sweep_is_scheduled_with_beat(settings):
 def test_a_later_event_of_a_thread_processes_the_earlier_pending_ones_first(
     client, platform_app, platform_connection, django_capture_on_commit_callbacks
 ):
-    make_escalation(platform_connection, thread_id="9001")
+    EscalationFactory(connection=platform_connection, hubspot_thread_id="9001", status=EscalationStatus.OPEN)
     cache_actor(platform_connection, "A-1", "First")
     cache_actor(platform_connection, "A-2", "Second")
     with django_capture_on_commit_callbacks(execute=False):  # its task is lost (broker restart)
