@@ -60,7 +60,7 @@ from connections.models import (
     RegistrationState,
 )
 from connections.webhook_urls import channel_webhook_url
-from core import audit
+from core import audit, jobs
 from core.db import row_locking
 from core.models import AuditLogEntry
 
@@ -136,8 +136,6 @@ def request_registration(connection, *, actor=None, enqueue: bool = True) -> Cha
     queued or running registration is not enqueued again (unless it looks lost, see STALE_AFTER).
     With enqueue=False the caller runs it itself (`register_now`).
     """
-    from connections import tasks
-
     with transaction.atomic():
         ChannelRegistration.objects.get_or_create(connection=connection)
         reg = ChannelRegistration.objects.select_for_update().get(connection=connection)
@@ -147,7 +145,9 @@ def request_registration(connection, *, actor=None, enqueue: bool = True) -> Cha
             reg.requested_at, reg.finished_at = timezone.now(), None
             reg.save()
             if enqueue:
-                tasks.register_channel.delay_on_commit(connection.pk)
+                jobs.enqueue_on_commit(
+                    jobs.REGISTER_CHANNEL, connection.pk, what=f"registration of connection {connection.pk}"
+                )
         _audit(
             connection,
             "channel.register",
@@ -160,8 +160,6 @@ def request_registration(connection, *, actor=None, enqueue: bool = True) -> Cha
 
 def request_unregistration(connection, *, actor=None, enqueue: bool = True) -> ChannelRegistration:
     """Queue removing what registration made (see `run_unregistration`); idempotent like above."""
-    from connections import tasks
-
     with transaction.atomic():
         ChannelRegistration.objects.get_or_create(connection=connection)
         reg = ChannelRegistration.objects.select_for_update().get(connection=connection)
@@ -171,7 +169,11 @@ def request_unregistration(connection, *, actor=None, enqueue: bool = True) -> C
             reg.requested_at, reg.finished_at = timezone.now(), None
             reg.save()
             if enqueue:
-                tasks.unregister_channel.delay_on_commit(connection.pk)
+                jobs.enqueue_on_commit(
+                    jobs.UNREGISTER_CHANNEL,
+                    connection.pk,
+                    what=f"unregistration of connection {connection.pk}",
+                )
         _audit(
             connection,
             "channel.unregister",

@@ -28,7 +28,6 @@ from connections.hubspot import (
 )
 from connections.models import BotApiKey, ConnectedInbox, InboxState
 from conversations import lifecycle
-from conversations.enqueue import enqueue
 from conversations.models import (
     CloseReason,
     Escalation,
@@ -38,6 +37,7 @@ from conversations.models import (
     PublishStatus,
 )
 from conversations.models.escalations import ACTIVE_STATUSES
+from core import jobs
 
 log = logging.getLogger(__name__)
 
@@ -313,16 +313,14 @@ def close(esc: Escalation) -> bool:
 
 
 # Both run after commit (or from a sweep): a broker that cannot take the task leaves the work
-# stored for the sweeps (conversations/enqueue.py), so the bot still gets its 2xx.
+# stored for the sweeps (core/jobs.py), so the bot still gets its 2xx.
 
 
 def schedule_publish(escalation_id) -> None:
-    from conversations.tasks.publishing import publish_escalation
-
-    enqueue(publish_escalation, str(escalation_id), what=f"publish of escalation {escalation_id}")
+    jobs.enqueue(jobs.PUBLISH_ESCALATION, str(escalation_id), what=f"publish of escalation {escalation_id}")
 
 
 def schedule_close_thread(escalation_id) -> None:
-    from conversations.tasks.publishing import close_hubspot_thread
-
-    enqueue(close_hubspot_thread, str(escalation_id), what=f"thread close of escalation {escalation_id}")
+    jobs.enqueue(
+        jobs.CLOSE_HUBSPOT_THREAD, str(escalation_id), what=f"thread close of escalation {escalation_id}"
+    )

@@ -6,8 +6,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from core import jobs
 from core.models import WorkerPing
-from core.tasks import answer_worker_ping
 
 
 def _ping_json(ping: WorkerPing) -> dict:
@@ -24,7 +24,7 @@ def _ping_json(ping: WorkerPing) -> dict:
 @require_POST
 def worker_ping_create(request):
     ping = WorkerPing.objects.create(requested_by=request.user)
-    answer_worker_ping.delay_on_commit(str(ping.id))
+    jobs.enqueue_on_commit(jobs.ANSWER_WORKER_PING, str(ping.id), what=f"worker ping {ping.id}")
     return JsonResponse(_ping_json(ping), status=202)
 
 

@@ -3,6 +3,7 @@ import pytest
 from tenants.models import Role
 from tests import isolation, services
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
+from tests.jobs import captured_jobs
 
 
 def pytest_configure(config):
@@ -51,6 +52,13 @@ def hubspot(live_server, settings):
     settings.HUBSPOT_API_BASE = f"{live_server.url}/sandbox/api"
     settings.HUBSPOT_APP_BASE = f"{live_server.url}/sandbox/app"
     return seed_demo(live_server.url)
+
+
+@pytest.fixture
+def queued_jobs():
+    """What core.jobs queued during the test (tests/jobs.py), recorded instead of sent."""
+    with captured_jobs() as sent:
+        yield sent
 
 
 @pytest.fixture

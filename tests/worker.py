@@ -143,6 +143,26 @@ def running_worker(name: str, log_dir: Path, broker: str | None = None):
             popen.kill()
 
 
+@contextmanager
+def running_beat(log_dir: Path, broker: str | None = None):
+    """`celery beat` as deployed (the DatabaseScheduler, the settings' schedule), publishing the
+    periodic sweeps to `broker` (TEST_REDIS_URL by default)."""
+    broker = broker or settings.TEST_REDIS_URL
+    command = [sys.executable, "-m", "celery", "-A", "hitl_portal", "beat", "--loglevel=INFO"]
+    with open(log_dir / "beat.log", "w") as log:
+        popen = subprocess.Popen(
+            command, cwd=ROOT, env=process_env(broker), stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        yield WorkerProcess(popen, log_dir / "beat.log")
+    finally:
+        popen.terminate()
+        try:
+            popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+
+
 @pytest.fixture
 def celery_worker(transactional_db, tmp_path):
     with running_worker("roundtrip", tmp_path) as worker:

@@ -17,7 +17,7 @@ from tests.webhooks.test_routing import assigned
 pytestmark = pytest.mark.django_db
 
 
-def _event(app, key: str, *, age: dt.timedelta, status="pending", result="") -> HubSpotEvent:
+def _event(app, key: str, *, age: dt.timedelta, status="pending", result="", retry_at=None) -> HubSpotEvent:
     receipt = WebhookReceipt.objects.create(app=app, kind="app", headers={}, body="[]", event_count=1)
     event = HubSpotEvent.objects.create(
         app=app,
@@ -27,6 +27,7 @@ def _event(app, key: str, *, age: dt.timedelta, status="pending", result="") -> 
         payload={},
         status=status,
         result=result,
+        retry_at=retry_at,
     )
     HubSpotEvent.objects.filter(pk=event.pk).update(created_at=timezone.now() - age)
     return event
@@ -35,15 +36,30 @@ def _event(app, key: str, *, age: dt.timedelta, status="pending", result="") -> 
 def test_lost_events_are_the_untouched_ones_past_the_grace(settings):
     settings.HITL_SWEEP_GRACE_SECONDS = 30
     app = HubSpotAppFactory()
+    now = timezone.now()
     lost = _event(app, "event:1", age=dt.timedelta(seconds=31))
     young = _event(app, "event:2", age=dt.timedelta(seconds=5))  # its task may still be queued
     _event(app, "event:3", age=dt.timedelta(minutes=5), status="processed")
     _event(app, "event:4", age=dt.timedelta(minutes=5), status="failed", result="HubSpot refused")
-    waiting = _event(app, "event:5", age=dt.timedelta(minutes=5), result="HubSpot unavailable (attempt 3)")
-    assert webhooks.lost_event_ids() == [lost.pk]
-    # A retried event is lost only once every countdown could have run out.
-    later = timezone.now() + webhooks.RETRIED_LOST_AFTER
-    assert webhooks.lost_event_ids(now=later) == [waiting.pk, lost.pk, young.pk]  # oldest first
+    waiting = _event(
+        app,
+        "event:5",
+        age=dt.timedelta(minutes=5),
+        result="HubSpot unavailable (attempt 3)",
+        retry_at=now + dt.timedelta(minutes=2),
+    )
+    # Reprocessed from the admin: a note in `result`, no retry scheduled, so lost after the grace.
+    reprocessed = _event(app, "event:6", age=dt.timedelta(minutes=6), result="Reprocess requested.")
+    assert webhooks.lost_event_ids() == [reprocessed.pk, lost.pk]
+    # A retried event is lost once its retry is overdue by the grace.
+    assert waiting.pk not in webhooks.lost_event_ids(now=now + dt.timedelta(minutes=2, seconds=29))
+    later = now + dt.timedelta(minutes=2, seconds=31)
+    assert webhooks.lost_event_ids(now=later) == [
+        reprocessed.pk,
+        waiting.pk,
+        lost.pk,
+        young.pk,
+    ]  # oldest first
 
 
 def test_the_sweep_is_scheduled_with_beat(settings):

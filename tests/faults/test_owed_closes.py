@@ -18,6 +18,7 @@ from conversations.tasks import publishing as tasks
 from sandbox.models import SandboxBehaviour, SandboxThread
 from tests.api.conftest import BotClient, start_body
 from tests.factories import EscalationFactory
+from tests.jobs import captured_jobs
 
 CLOSED = EscalationStatus.CLOSED
 
@@ -38,11 +39,9 @@ def test_the_sweep_queues_only_owed_closes_past_the_grace(platform_connection, s
     _closed(platform_connection, age=old)  # closed by the agent in HubSpot: nothing owed
     _closed(platform_connection, age=old, hubspot_closed_at=timezone.now())  # confirmed
     _closed(platform_connection, age=old, hubspot_close_error="HubSpot refused to close the thread")
-    queued = []
-    monkeypatch.setattr(tasks.close_hubspot_thread, "delay", queued.append)
-
-    assert tasks.sweep_owed_thread_closes() == 2
-    assert queued == [str(older.pk), str(owed.pk)]  # oldest first
+    with captured_jobs() as queued:
+        assert tasks.sweep_owed_thread_closes() == 2
+    assert [job.args for job in queued] == [(str(older.pk),), (str(owed.pk),)]  # oldest first
 
 
 @pytest.mark.django_db
