@@ -3,7 +3,7 @@
 from connections.models.access import BotApiKey, CallbackSecret
 from connections.models.apps import HubSpotApp
 from connections.models.channels import ChannelRegistration, CustomChannel, RegistrationState
-from connections.models.connection import Connection, ConnectionStatus
+from connections.models.connection import Connection, ConnectionStatus, ErrorOrigin
 from connections.models.inboxes import ConnectedInbox, InboxState
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "Connection",
     "ConnectionStatus",
     "CustomChannel",
+    "ErrorOrigin",
     "HubSpotApp",
     "InboxState",
     "RegistrationState",
