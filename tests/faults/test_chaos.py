@@ -70,7 +70,7 @@ def test_chaos(live_server, provisioned, faulty_bot, own_broker, start_celery_wo
     faults: Counter = Counter()
     kills = 0
 
-    with HubSpotSender():
+    with HubSpotSender(threads=4):
         cases = world.escalate(size)
         groups = {kind: cases[i :: len(KINDS)] for i, kind in enumerate(KINDS)}
         world.wait("intros and transcripts in HubSpot", world.published, timeout=300, beat=True)
