@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Platform"
+
+    def ready(self) -> None:
+        # checks registers the observability system checks; request_id connects the Celery signals
+        # that carry a request's id into its tasks; error_reporting turns Sentry on when
+        # SENTRY_DSN is set (web and worker processes alike).
+        from core import checks, error_reporting, request_id  # noqa: F401
+
+        error_reporting.setup()

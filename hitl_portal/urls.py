@@ -4,6 +4,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.metrics_view import metrics
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
@@ -14,6 +16,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("webhooks/hubspot/", include("conversations.webhooks.urls")),
+    # Prometheus (host operators only: a bearer token, 404 when METRICS_TOKEN is unset).
+    path("metrics", metrics, name="metrics"),
 ]
 
 if settings.HUBSPOT_SANDBOX:

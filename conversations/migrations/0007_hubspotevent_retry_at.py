@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0005_pending_thread_index'),
+        ('conversations', '0006_request_ids'),
     ]
 
     operations = [

@@ -17,7 +17,7 @@ def origin_from_text(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0004_callbacks_timeout'),
+        ('connections', '0005_callback_signature'),
     ]
 
     operations = [
