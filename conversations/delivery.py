@@ -103,8 +103,10 @@ def _first_pending(escalation_id) -> EscalationEvent | None:
 
 def _renewable() -> bool:
     # The renewing thread has its own database connection: it cannot see (and would wait on) a row
-    # the caller changed in a transaction still open. Workers run deliveries in autocommit.
-    return not connection.in_atomic_block
+    # the caller changed in a transaction still open. Workers run deliveries in autocommit. SQLite
+    # (the embedded, single-process install) would lock its whole database for each renewal while
+    # the request that sends the callback may be writing: there the claim covers the attempt.
+    return connection.features.has_select_for_update and not connection.in_atomic_block
 
 
 def _claim(event: EscalationEvent, now: dt.datetime) -> dt.datetime | None:
