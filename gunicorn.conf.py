@@ -5,8 +5,20 @@ so the Procfile, a container and a systemd unit all get the same. Every value ca
 the environment without editing this file.
 """
 
+import logging
 import multiprocessing
 import os
+import sys
+from pathlib import Path
+
+# gunicorn reads this file before it imports the app: put the project on the path, then read the
+# env file (.env or ENV_FILE) so the bind address, sizes and log format below, and the profile the
+# app starts with, come from the same place as for manage.py and celery (hitl_portal/env.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from core.logging import gunicorn_logconfig
+from hitl_portal.env import load_env_file, log_format
+
+load_env_file()
 
 
 def _int(name: str, default: int) -> int:
@@ -47,3 +59,12 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+# The same formatter (JSON lines with millisecond UTC times in production) and secret redaction as
+# the app's own logs and Celery's (core/logging.py).
+logconfig_dict = gunicorn_logconfig(log_format(), loglevel)
+logging.captureWarnings(True)
+
+# gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), so a second
+# gunicorn on the host would take it over from the first. Off unless given a path of its own.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip() or "gunicorn.ctl"
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()

@@ -59,6 +59,8 @@ def portal_env(ports: Ports) -> dict[str, str]:
         **_secrets(),
         "DJANGO_ENV": "production",
         "DJANGO_SETTINGS_MODULE": "hitl_portal.settings.production",
+        # The bench decides every setting: a developer's .env must not add to them.
+        "ENV_FILE": os.devnull,
         "DATABASE_URL": DATABASE_URL,
         "CELERY_BROKER_URL": REDIS_URL,
         "CACHE_URL": REDIS_URL,
@@ -93,6 +95,7 @@ def sandbox_env(ports: Ports) -> dict[str, str]:
         **_secrets(),
         "DJANGO_ENV": "local",
         "DJANGO_SETTINGS_MODULE": "hitl_portal.settings.local",
+        "ENV_FILE": os.devnull,
         "DJANGO_DEBUG": "false",
         "DATABASE_URL": DATABASE_URL,
         "HUBSPOT_SANDBOX": "true",

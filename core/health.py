@@ -7,22 +7,30 @@ these two exact paths are matched; everything else goes down the normal stack.
 
 - `/healthz`: the process serves requests. Touches nothing else, so a database outage does not
   make the orchestrator restart healthy web processes.
-- `/readyz`: this process can do its work: a trivial query on the database and a short connection
-  to the Celery broker (Redis or RabbitMQ). 200 with each check's result, or 503 naming the failed
-  check and why. Error texts are scrubbed of credentials: the endpoint is public.
+- `/readyz`: this process can do its work: a trivial query on the database, a short connection
+  to the Celery broker (Redis or RabbitMQ), a write and read on the shared cache (CACHE_URL), and
+  the profile it runs is the one intended (a local profile in an environment that names public
+  hosts was meant to be production). 200 with each check's result, or 503 naming the failed check
+  and why. Error texts are scrubbed of credentials: the endpoint is public. It also reports the
+  profile and the fingerprints of the encryption keys this process holds (never the keys), which
+  `rotate_encryption_keys` reads before re-encrypting.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connections
 from django.http import HttpResponse, JsonResponse
 
+from core.crypto import fingerprints
 from core.logging import redact
+from hitl_portal import env
 
 PATHS = ("/healthz", "/readyz")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
@@ -37,6 +45,10 @@ def _passwords() -> list[str]:
     from hitl_portal.celery import app
 
     found.append(urlsplit(str(app.conf.broker_url or "")).password or "")
+    for cache in settings.CACHES.values():
+        location = cache.get("LOCATION")
+        if isinstance(location, str):
+            found.append(urlsplit(location).password or "")
     return [p for p in found if p]
 
 
@@ -94,12 +106,56 @@ def check_broker() -> dict:
     return {"status": "ok", "transport": transport, "ms": _ms(started)}
 
 
+def check_cache() -> dict:
+    backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    if backend in ("LocMemCache", "DummyCache"):
+        # One process's own memory: nothing to wait for (and nothing shared between processes).
+        return {"status": "not configured", "backend": backend}
+    key = f"hitl:readyz:{os.getpid()}"
+    started = time.monotonic()
+    try:
+        cache = caches["default"]
+        cache.set(key, "1", timeout=30)
+        if cache.get(key) != "1":
+            raise RuntimeError("a value written was not read back")
+    except Exception as exc:
+        return _failure(exc, started, backend=backend)
+    return {"status": "ok", "backend": backend, "ms": _ms(started)}
+
+
+def check_profile() -> dict:
+    """A process that fell back to the local profile where production was meant must not be
+    routed traffic: DJANGO_ENV unset, yet the environment names public hosts."""
+    name = env.profile()
+    markers = env.production_markers()
+    if name == "local" and not os.environ.get("DJANGO_ENV") and markers:
+        return {
+            "status": "error",
+            "profile": name,
+            "error": f"DJANGO_ENV is unset but {'; '.join(markers)}: set DJANGO_ENV=production "
+            "in the env file (or DJANGO_ENV=local to run the local profile on purpose).",
+        }
+    return {"status": "ok", "profile": name}
+
+
 def readiness() -> tuple[int, dict]:
-    checks = {"database": check_database(), "broker": check_broker()}
+    checks = {
+        "profile": check_profile(),
+        "database": check_database(),
+        "broker": check_broker(),
+        "cache": check_cache(),
+    }
     failed = [name for name, result in checks.items() if result["status"] == "error"]
+    body = {
+        "status": "unavailable" if failed else "ok",
+        "profile": checks["profile"]["profile"],
+        "encryption_keys": fingerprints(),
+        "pid": os.getpid(),
+    }
     if failed:
-        return 503, {"status": "unavailable", "failed": failed, "checks": checks}
-    return 200, {"status": "ok", "checks": checks}
+        body["failed"] = failed
+    body["checks"] = checks
+    return (503 if failed else 200), body
 
 
 def _respond(request, status: int, body: dict) -> HttpResponse:

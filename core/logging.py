@@ -9,7 +9,9 @@ formatter downstream sees the redacted text only.
 import contextlib
 import json
 import logging
+import logging.config
 import re
+from datetime import UTC, datetime
 
 from core.secrets import MASK, SecretStr
 
@@ -76,15 +78,18 @@ class RedactSecretsFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and any `extra=` fields."""
+    """One JSON object per line: time (UTC, milliseconds), level, logger, process id, message, and
+    any `extra=` fields. Used by the app, gunicorn's access and error logs, and Celery's worker and
+    beat, so one log pipeline parses every process."""
 
     _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
     def format(self, record: logging.LogRecord) -> str:
         payload = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
         }
         for key, value in record.__dict__.items():
@@ -93,3 +98,62 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info or record.exc_text:
             payload["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(payload, default=str)
+
+
+class GunicornAccessFields(logging.Filter):
+    """Copies the fields of gunicorn's access record (its atoms) onto the record, so the JSON line
+    carries them as keys a log pipeline can query: method, path (never the query string), status,
+    bytes, duration_ms, remote_addr, user_agent. Runs before the redaction filter."""
+
+    ATOMS = {"m": "method", "U": "path", "h": "remote_addr", "a": "user_agent"}
+    NUMBERS = {"s": "status", "B": "bytes", "M": "duration_ms"}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args if isinstance(record.args, dict) else {}
+        for atom, name in self.ATOMS.items():
+            if atom in atoms:
+                setattr(record, name, atoms[atom])
+        for atom, name in self.NUMBERS.items():
+            value = str(atoms.get(atom, ""))
+            if value.isdigit():
+                setattr(record, name, int(value))
+        return True
+
+
+def configure(config: dict) -> None:
+    """LOGGING_CONFIG of every profile, and Celery's: the dict, plus Python warnings (a library's
+    deprecation, whitenoise's missing directory) as log records, so they too come out formatted
+    (JSON in production) and redacted instead of as raw lines on stderr."""
+    logging.captureWarnings(True)
+    logging.config.dictConfig(config)
+
+
+def gunicorn_logconfig(fmt: str, level: str) -> dict:
+    """gunicorn's `logconfig_dict`: its error log (stderr) and access log (stdout) through the same
+    redaction filter and formatter (`fmt`: "json" or "text") as the app's records."""
+    handler = {"class": "logging.StreamHandler", "formatter": fmt, "filters": ["redact_secrets"]}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "redact_secrets": {"()": "core.logging.RedactSecretsFilter"},
+            "access_fields": {"()": "core.logging.GunicornAccessFields"},
+        },
+        "formatters": {
+            "text": {"format": "%(asctime)s [%(process)d] %(levelname)s %(name)s %(message)s"},
+            "json": {"()": "core.logging.JsonFormatter"},
+        },
+        "handlers": {
+            "access_console": {
+                **handler,
+                "filters": ["access_fields", "redact_secrets"],
+                "stream": "ext://sys.stdout",
+            },
+            "error_console": {**handler, "stream": "ext://sys.stderr"},
+        },
+        "root": {"level": level.upper(), "handlers": ["error_console"]},
+        "loggers": {
+            "gunicorn.error": {"level": level.upper(), "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["access_console"], "propagate": False},
+        },
+    }

@@ -1,9 +1,7 @@
 """Celery application, configured from Django settings (`CELERY_*` namespace)."""
 
-from logging.config import dictConfig
-
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_init
 
 from hitl_portal.env import use_default_settings
 
@@ -15,10 +13,19 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 @setup_logging.connect
 def _configure_logging(*args, **kwargs) -> None:
-    # Use Django's LOGGING (with its secret-redacting filter) instead of Celery's own handlers.
+    # Django's LOGGING (JSON in production, the secret-redacting filter) instead of Celery's own
+    # handlers, for the worker and beat alike.
     from django.conf import settings
 
-    dictConfig(settings.LOGGING)
+    from core.logging import configure
+
+    configure(settings.LOGGING)
 
 
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _register_control_commands(**kwargs) -> None:
+    # The worker answers `hitl_key_fingerprints` (rotate_encryption_keys asks before re-encrypting).
+    import core.key_check  # noqa: F401

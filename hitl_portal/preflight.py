@@ -1,6 +1,7 @@
 """`make prod`'s first step: can the production profile start on this machine?
 
-Exits 0 when the settings load and the database and broker answer; otherwise says what is wrong
+Reads the env file exactly as every other entry point does (hitl_portal/env.py), then exits 0 when
+the settings load and the database, broker and cache answer; otherwise says what is wrong
 and how to fix it, exit status 2, without printing any secret (the settings' own refusal names
 variables, never values; /readyz's checks scrub credentials).
 """
@@ -10,12 +11,22 @@ import sys
 
 HOW_TO_FIX = (
     "Write a production env for this machine with fresh secrets: `make prod-env` (creates .env), or\n"
-    "copy .env.example to .env and fill it in. `make prod` reads .env; real environment variables\n"
-    "set before it are overridden by .env."
+    "copy .env.example to .env and fill it in. Every process reads .env (or ENV_FILE); under\n"
+    "`make prod` its values also override variables set in the shell."
 )
 
 
 def main() -> int:
+    from hitl_portal.env import EnvFileMissing, load_env_file
+
+    try:
+        path = load_env_file()
+    except EnvFileMissing as exc:
+        print(exc, file=sys.stderr)
+    else:
+        if path is not None and path.is_file() and path.stat().st_mode & 0o077:
+            # It holds SECRET_KEY and the encryption keys: only the service user should read it.
+            print(f"Warning: {path} is readable by other users; run: chmod 600 {path}", file=sys.stderr)
     profile = os.environ.get("DJANGO_ENV", "")
     module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
     if profile != "production" or module not in ("", "hitl_portal.settings.production"):
@@ -42,9 +53,15 @@ def main() -> int:
     if status != 200:
         for name in body["failed"]:
             print(f"{name} unreachable: {body['checks'][name]['error']}", file=sys.stderr)
-        print("Start it, or fix DATABASE_URL / CELERY_BROKER_URL in .env.", file=sys.stderr)
+        print("Start it, or fix DATABASE_URL / CELERY_BROKER_URL / CACHE_URL in .env.", file=sys.stderr)
         return 2
-    print("Production settings complete; database and broker answer.")
+    if body["checks"]["cache"]["status"] != "ok":
+        print(
+            "CACHE_URL is not set: each web process counts bot API rate limits on its own. "
+            "Set CACHE_URL=redis://… so they share one count.",
+            file=sys.stderr,
+        )
+    print("Production settings complete; database, broker and cache answer.")
     return 0
 
 

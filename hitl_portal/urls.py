@@ -28,6 +28,8 @@ if settings.HITL_BENCH:
 
     urlpatterns.append(path("bench/baseline/", baseline, name="bench-baseline"))
 
+handler500 = "core.errors.handler500"
+
 admin.site.site_header = "HubSpot HITL portal"
 admin.site.site_title = "HITL portal"
 admin.site.index_title = "Operations"

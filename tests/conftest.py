@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from tenants.models import Role
@@ -11,6 +13,11 @@ def pytest_configure(config):
     if getattr(config, "workerinput", None) is None and getattr(config.option, "numprocesses", None):
         return
     isolation.claim_redis_db()
+
+
+# Servers, workers and commands the tests start read no env file (hitl_portal/env.py): a
+# developer's .env must not change what they run. Tests of env files pass ENV_FILE themselves.
+os.environ["ENV_FILE"] = os.devnull
 
 
 def pytest_runtest_setup(item):

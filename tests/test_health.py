@@ -130,3 +130,45 @@ def test_readyz_is_503_for_a_wrong_rabbitmq_password(client, settings, db):
     assert response.status_code == 503
     assert response.json()["failed"] == ["broker"]
     assert "wr0ngpw" not in response.content.decode()
+
+
+def test_readyz_reports_profile_pid_and_key_fingerprints_never_keys(client, settings, db):
+    import os
+
+    from core.crypto import fingerprint
+
+    response = client.get("/readyz", **PROBE)
+    body = response.json()
+    assert body["profile"] == "test"
+    assert body["pid"] == os.getpid()
+    assert body["encryption_keys"] == [fingerprint(k) for k in settings.FIELD_ENCRYPTION_KEYS]
+    assert len(body["encryption_keys"][0]) == 12
+    for key in settings.FIELD_ENCRYPTION_KEYS:
+        assert key not in response.content.decode()
+
+
+def test_readyz_scrubs_the_cache_password(client, settings, db):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://:c4chepw@127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    response = client.get("/readyz", **PROBE)
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["cache"]
+    assert "c4chepw" not in response.content.decode()
+
+
+def test_local_profile_with_public_hosts_is_not_ready(client, db, monkeypatch):
+    monkeypatch.setattr("hitl_portal.env.profile", lambda: "local")
+    monkeypatch.delenv("DJANGO_ENV", raising=False)
+    monkeypatch.setenv("ALLOWED_HOSTS", "hitl.example.com,localhost")
+    response = client.get("/readyz", **PROBE)
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["profile"]
+    assert "ALLOWED_HOSTS names hitl.example.com" in response.json()["checks"]["profile"]["error"]
+    # Explicitly local (a developer's own machine) is fine.
+    monkeypatch.setenv("DJANGO_ENV", "local")
+    assert client.get("/readyz", **PROBE).status_code == 200

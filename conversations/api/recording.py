@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from conversations.models import BotApiRequest
 from core import request_id
+from core.crypto import DecryptionFailed
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,9 @@ class RecordsBotRequests:
         self._recorded_escalation = None
         try:
             response = super().dispatch(request, *args, **kwargs)
-        except Exception:
-            self._record(500, started, None)
+        except Exception as exc:
+            # What core.errors answers for it: 503 for a secret this process cannot decrypt.
+            self._record(503 if isinstance(exc, DecryptionFailed) else 500, started, None)
             raise
         self._record(response.status_code, started, response)
         return response

@@ -12,14 +12,18 @@ a list of timestamps and rewrites it with get+set, which loses counts when worke
 window may let up to twice the limit through around a window boundary; for an abuse guard that is
 the accepted trade (Django REST framework's docs say throttles are not a security measure).
 
-If the cache is down the request is allowed (and logged): a broken limiter must not take the API
-down with it.
+If the cache is down the request is allowed: a broken limiter must not take the API down with it
+(fail open, as the README documents). It is loud about it: an ERROR record "bot API rate limits
+NOT enforced" at the first failure and then once a minute per process with the count of requests
+let through meanwhile, and /readyz answers 503 naming the cache.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,6 +32,34 @@ from rest_framework.throttling import SimpleRateThrottle
 from conversations.api.errors import ApiError
 
 logger = logging.getLogger(__name__)
+ALARM_INTERVAL_SECONDS = 60.0
+
+
+class _Alarm:
+    """At most one ERROR per interval per process, counting the requests let through unlimited."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.last = -ALARM_INTERVAL_SECONDS
+        self.unlimited = 0
+
+    def raise_(self, exc: Exception) -> None:
+        with self.lock:
+            self.unlimited += 1
+            now = time.monotonic()
+            if now - self.last < ALARM_INTERVAL_SECONDS:
+                return
+            self.last, count, self.unlimited = now, self.unlimited, 0
+        logger.error(
+            "Bot API rate limits NOT enforced: the cache (CACHE_URL) is unavailable (%s: %s); "
+            "%d request(s) allowed without a limit since the last report.",
+            type(exc).__name__,
+            exc,
+            count,
+        )
+
+
+cache_alarm = _Alarm()
 
 
 class RateLimited(ApiError):
@@ -80,8 +112,8 @@ class BotKeyRateThrottle(SimpleRateThrottle):
             # Lives one window past its own, then expires by itself.
             self.cache.add(counter, 0, timeout=self.duration * 2)
             self.count = self.cache.incr(counter)
-        except Exception:
-            logger.exception("rate limit counter unavailable; request allowed")
+        except Exception as exc:
+            cache_alarm.raise_(exc)
             return True
         # Read by BotApiRateLimits.finalize_response for the X-RateLimit-* headers.
         limits = getattr(request, "_hitl_rate_limits", [])

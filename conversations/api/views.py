@@ -41,6 +41,13 @@ ERRORS = {
         s.RateLimitedSerializer,
         description="rate_limited: this key sent too many requests (or starts); wait Retry-After seconds.",
     ),
+    # core/errors.py: never an HTML page, whatever fails.
+    500: OpenApiResponse(s.ErrorSerializer, description="server_error: a failure on our side (logged)."),
+    503: OpenApiResponse(
+        s.ErrorSerializer,
+        description="Temporarily unavailable (secrets_unavailable, hubspot_unavailable): "
+        "retry after Retry-After seconds.",
+    ),
 }
 # Response headers of every bot API answer (conversations/api/throttling.py).
 RATE_LIMIT_HEADERS = [

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import environ
 
+from hitl_portal.env import log_format
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-# A .env file is read only when asked to; real environment variables always take precedence.
-if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
-    env.read_env(str(BASE_DIR / ".env"), overwrite=False)
+# The env file (.env or ENV_FILE) was read into the environment before this module loaded, by
+# whichever entry point started the process (hitl_portal/env.py).
 
 # GENERAL
 # ------------------------------------------------------------------------------
@@ -65,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # JSON 503 for undecryptable secrets, JSON 500 under /api/ (core/errors.py).
+    "core.errors.JsonErrorMiddleware",
 ]
 
 TEMPLATES = [
@@ -137,6 +140,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Task processes per worker (the Procfile, systemd unit and compose file all start workers without
+# --concurrency, so this one setting sizes them).
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
 # Either broker works (docs: getting-started/backends-and-brokers):
@@ -149,12 +155,14 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "confirm_publish": True}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django_celery_beat's DatabaseScheduler, which beat can stop while it starts (core/beat.py).
+CELERY_BEAT_SCHEDULER = "core.beat:DatabaseScheduler"
 
 # LOGGING
 # ------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOG_FORMAT = env.str("LOG_FORMAT", default="text")  # "json" for structured logs
+LOG_FORMAT = log_format()  # "json" (default in production) or "text"; gunicorn.conf.py uses the same
+LOGGING_CONFIG = "core.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -225,6 +233,11 @@ HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS = env.int("HUBSPOT_TOKEN_REFRESH_MARGIN_SEC
 # CACHE (shared rate-limit windows across processes when Redis is configured)
 # ------------------------------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if "redis" in CACHES["default"]["BACKEND"].lower():
+    # A dead cache fails a rate-limit check or /readyz within seconds instead of hanging a request.
+    _timeout = env.float("CACHE_TIMEOUT", default=2.0)
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("socket_connect_timeout", _timeout)
+    CACHES["default"]["OPTIONS"].setdefault("socket_timeout", _timeout)
 
 # BOT API
 # ------------------------------------------------------------------------------

@@ -20,10 +20,11 @@ from .base import BASE_DIR, env
 SECRET_KEY = "test-only-secret-key-" + "x" * 40
 DEBUG = False
 # Test-only keys: fixed so that worker subprocesses started by integration tests can decrypt.
-FIELD_ENCRYPTION_KEYS = [
-    "Wc3x0rCzH2l2pO5XXpP6J0o3-FgS8aT2bGL0h3mGqzE=",
-    "mZ7GJ3vKq1nYQm2b5FqkT0pQpVxKjY9Yq3oYQH7n0zU=",
-]
+# TEST_FIELD_ENCRYPTION_KEYS: a server a key-rotation test starts with a key list of its own.
+FIELD_ENCRYPTION_KEYS = env.list(
+    "TEST_FIELD_ENCRYPTION_KEYS",
+    default=["Wc3x0rCzH2l2pO5XXpP6J0o3-FgS8aT2bGL0h3mGqzE=", "mZ7GJ3vKq1nYQm2b5FqkT0pQpVxKjY9Yq3oYQH7n0zU="],
+)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]
 # The test process runs tasks eagerly. A Celery worker started by a test (tests/worker.py) runs

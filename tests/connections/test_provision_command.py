@@ -238,3 +238,39 @@ def test_an_unreachable_hubspot_is_explained(hubspot, settings):
         CommandError, match=r"Could not reach HubSpot at http://127\.0\.0\.1:9/sandbox/api.*make run"
     ):
         call_command("provision_connection", "--sandbox", "--json", stdout=io.StringIO())
+
+
+def test_a_failed_run_leaves_nothing_it_created(hubspot):
+    # Fails at channel registration, after tenant, app and connection (with its inboxes) were made.
+    args = explicit(hubspot, "--inbox-id", str(hubspot["inbox_ids"][0]))
+    args[args.index("--developer-api-key") + 1] = "wrong-developer-key"
+
+    with pytest.raises(CommandError, match="Channel registration ended failed"):
+        call_command("provision_connection", *args, stdout=io.StringIO())
+
+    assert not Tenant.objects.filter(name="Globex Corp").exists()
+    assert not HubSpotApp.objects.filter(app_id=hubspot["app_id"]).exists()
+    assert not Connection.objects.exists()
+    assert not BotApiKey.objects.exists() and not CallbackSecret.objects.exists()
+
+
+def test_a_refused_argument_leaves_no_new_tenant(hubspot):
+    args = explicit(hubspot)
+    index = args.index("--client-secret")
+    del args[index : index + 2]
+
+    with pytest.raises(CommandError, match="--client-secret is required"):
+        call_command("provision_connection", *args, stdout=io.StringIO())
+    assert not Tenant.objects.filter(name="Globex Corp").exists()
+
+
+def test_a_failed_rerun_keeps_what_an_earlier_run_set_up(hubspot):
+    first = provision(*explicit(hubspot, "--json"))
+    args = explicit(hubspot, "--inbox-id", "123")
+
+    with pytest.raises(CommandError, match="has no inbox 123"):
+        call_command("provision_connection", *args, stdout=io.StringIO())
+
+    connection = Connection.objects.get(pk=first["connection_id"])
+    assert connection.tenant.name == "Globex Corp"
+    assert connection.registration.state == RegistrationState.ACTIVE

@@ -23,8 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from connections import registration, services
-from connections.consent import REQUIRED_SCOPES
-from connections.hubspot import HubSpotError, HubSpotNetworkError, OAuthClient
+from connections.hubspot import HubSpotError, HubSpotNetworkError, OAuthClient, scopes
 from connections.inboxes import add_inbox, parse_inbox_reference
 from connections.models import (
     ChannelRegistration,
@@ -65,24 +64,38 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["sandbox"]:
             options = _sandbox_options(options)
+        # Rows this run creates, undone if it fails: a failed run leaves no tenant, app or
+        # connection half set up (a re-run updates what an earlier successful run made, in place).
+        # Not one transaction: HubSpot is called in between, and no row lock may be held over it.
+        created: list = []
         try:
-            result = self._provision(options)
-        except HubSpotNetworkError as exc:
-            hint = " Is the server running (make run)?" if options["sandbox"] else ""
-            raise CommandError(
-                f"Could not reach HubSpot at {settings.HUBSPOT_API_BASE}: {exc}.{hint}"
-            ) from None
-        except HubSpotError as exc:
-            raise CommandError(registration.describe(exc)) from None
+            result = self._provision(options, created)
+        except BaseException:
+            _undo(created)
+            raise
+        self._report(options, result)
+
+    def _report(self, options: dict, result: dict) -> None:
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))
         else:
             self._summary(result)
 
-    def _provision(self, o: dict) -> dict:
-        tenant = _tenant(o["tenant"])
-        app = _app(tenant, o)
-        connection = _connect(tenant, app, o["refresh_token"])
+    def _provision(self, o: dict, created: list) -> dict:
+        try:
+            return self._provision_steps(o, created)
+        except HubSpotNetworkError as exc:
+            hint = " Is the server running (make run)?" if o["sandbox"] else ""
+            raise CommandError(
+                f"Could not reach HubSpot at {settings.HUBSPOT_API_BASE}: {exc}.{hint}"
+            ) from None
+        except HubSpotError as exc:
+            raise CommandError(registration.describe(exc)) from None
+
+    def _provision_steps(self, o: dict, created: list) -> dict:
+        tenant = _tenant(o["tenant"], created)
+        app = _app(tenant, o, created)
+        connection = _connect(tenant, app, o["refresh_token"], created)
         for value in o["inbox_id"]:
             try:
                 add_inbox(connection, parse_inbox_reference(str(value), portal_id=connection.portal_id))
@@ -146,17 +159,26 @@ def _sandbox_options(options: dict) -> dict:
     }
 
 
-def _tenant(value: str | None) -> Tenant:
+def _undo(created: list) -> None:
+    """Delete what a failed run created, newest first (a connection takes its inboxes, channel
+    registration, keys and secrets with it)."""
+    with transaction.atomic():
+        for instance in reversed(created):
+            type(instance).objects.filter(pk=instance.pk).delete()
+
+
+def _tenant(value: str | None, created: list) -> Tenant:
     value = (value or "").strip()
     if not value or not slugify(value):
         raise CommandError("--tenant is required: the slug or name of the organisation (created if missing).")
     tenant = Tenant.objects.filter(slug=value).first() or Tenant.objects.filter(name__iexact=value).first()
     if tenant is None:
         tenant = Tenant.objects.create(name=value, slug=slugify(value)[:100])
+        created.append(tenant)
     return tenant
 
 
-def _app(tenant: Tenant, o: dict) -> HubSpotApp:
+def _app(tenant: Tenant, o: dict, created: list) -> HubSpotApp:
     if not o["app_id"]:
         raise CommandError("--app-id is required (HubSpot developer account → Apps).")
     app = HubSpotApp.objects.filter(app_id=o["app_id"]).first()
@@ -168,11 +190,14 @@ def _app(tenant: Tenant, o: dict) -> HubSpotApp:
             setattr(app, field, o[field])
         elif not getattr(app, field):
             raise CommandError(f"--{field.replace('_', '-')} is required for a new app.")
+    new = app.pk is None
     app.save()
+    if new:
+        created.append(app)
     return app
 
 
-def _connect(tenant: Tenant, app: HubSpotApp, refresh_token: str | None) -> Connection:
+def _connect(tenant: Tenant, app: HubSpotApp, refresh_token: str | None, created: list) -> Connection:
     """Complete OAuth with a refresh token: new access token, then token info for portal and scopes."""
     if not refresh_token:
         raise CommandError("--refresh-token is required (from the portal's install of the app).")
@@ -184,7 +209,7 @@ def _connect(tenant: Tenant, app: HubSpotApp, refresh_token: str | None) -> Conn
         raise
     except HubSpotError as exc:
         raise CommandError(f"HubSpot refused the app's credentials or the refresh token: {exc}") from None
-    missing = [scope for scope in REQUIRED_SCOPES if scope not in info.scopes]
+    missing = list(scopes.report(app, info.scopes).missing)
     if missing:
         raise CommandError(f"The refresh token lacks scopes {', '.join(missing)}; install the app with them.")
     if info.app_id and info.app_id != app.app_id:
@@ -195,6 +220,7 @@ def _connect(tenant: Tenant, app: HubSpotApp, refresh_token: str | None) -> Conn
             raise CommandError(
                 f"Portal {info.hub_id} is already connected through this app by {connection.tenant}."
             )
+        new = connection is None
         connection = connection or Connection(tenant=tenant, app=app, portal_id=info.hub_id)
         connection.hub_domain = info.hub_domain
         connection.name = connection.name or info.hub_domain or f"Portal {info.hub_id}"
@@ -207,6 +233,8 @@ def _connect(tenant: Tenant, app: HubSpotApp, refresh_token: str | None) -> Conn
         connection.connected_at = timezone.now()
         connection.save()
         ChannelRegistration.objects.get_or_create(connection=connection)
+    if new:
+        created.append(connection)
     return connection
 
 

@@ -17,7 +17,7 @@ def origin_from_text(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0005_callback_signature'),
+        ('connections', '0006_app_kind_scopes_delivery_identifier'),
     ]
 
     operations = [
