@@ -21,7 +21,7 @@ PROD_HOST ?=
 # The production commands run with the venv's gunicorn, celery and honcho first on PATH.
 PROD := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -e $(ENV_FILE)
 
-.PHONY: run test lint format bench migrate clean prod prod-env manage hubspot-live
+.PHONY: run test lint format bench chaos migrate clean prod prod-env manage hubspot-live
 
 $(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
@@ -88,6 +88,15 @@ hubspot-live: $(VENV)/.dev
 # one table. BENCH_ARGS="--reseed" seeds the million escalations again. See docs/benchmarks.md.
 bench: $(VENV)/.dev
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# A seeded randomized fault run (PostgreSQL and Redis must be running): >= 1,000 faults over 200
+# escalations, a table per kind of fault and the seed to replay it (CHAOS_SEED=...). The suite runs
+# a small version of it (tests/faults/test_chaos.py).
+CHAOS_ESCALATIONS ?= 200
+CHAOS_ROUNDS ?= 5
+chaos: $(VENV)/.dev
+	CI=true CHAOS_ESCALATIONS=$(CHAOS_ESCALATIONS) CHAOS_ROUNDS=$(CHAOS_ROUNDS) \
+	  $(VENV)/bin/pytest -p no:cacheprovider -p no:xdist -q -s tests/faults/test_chaos.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

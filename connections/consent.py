@@ -24,6 +24,7 @@ from connections.models import (
     ChannelRegistration,
     Connection,
     ConnectionStatus,
+    ErrorOrigin,
     HubSpotApp,
 )
 from core import audit
@@ -239,7 +240,7 @@ def _store(user, tenant, app, reconnect_id, tokens: TokenResponse, info: TokenIn
             if tokens.refresh_token:
                 target.refresh_token = tokens.refresh_token
             target.status = ConnectionStatus.ACTIVE
-            target.last_error = ""
+            target.last_error, target.error_origin = "", ErrorOrigin.NONE
             target.connected_by = user
             target.connected_at = timezone.now()
             if not target.name:

@@ -2,7 +2,7 @@
 
 Admins either pick from the portal's inbox list or paste what they have at hand: the inbox ID or
 the address of the inbox's settings page in HubSpot (the old integration made people dig the ID out
-of that URL by hand, PRIOR_ART.md Part A §7.17). Channel accounts are created by the registration
+of that URL by hand). Channel accounts are created by the registration
 task, not here; removing an inbox switches its account off at HubSpot right away.
 """
 
@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from connections.hubspot import HubSpotClient, HubSpotError, HubSpotNotFound
 from connections.models import ConnectedInbox, CustomChannel, InboxState
@@ -164,8 +165,9 @@ def remove_inbox(connection, inbox_id: int, *, actor=None) -> ConnectedInbox | N
     """
     from core.db import row_locking
 
-    # Locked like the registration task's "find or create the account", so a run connecting this
-    # inbox right now cannot mark it active again after it was removed.
+    # Marked removed under the lock the registration task takes to "find or create the account", so
+    # a run connecting this inbox right now cannot mark it active again; HubSpot is called after
+    # the commit (no HTTP call while the row is locked).
     with row_locking():
         inbox = (
             ConnectedInbox.objects.select_for_update()
@@ -174,10 +176,14 @@ def remove_inbox(connection, inbox_id: int, *, actor=None) -> ConnectedInbox | N
         )
         if inbox is None:
             return None
-        error = deauthorize_account(connection, inbox)
-        inbox.state = InboxState.REMOVED
-        inbox.last_error = f"Could not switch the channel account off at HubSpot: {error}" if error else ""
+        inbox.state, inbox.last_error = InboxState.REMOVED, ""
         inbox.save(update_fields=["state", "last_error", "updated_at"])
+    error = deauthorize_account(connection, inbox)
+    if error:
+        inbox.last_error = f"Could not switch the channel account off at HubSpot: {error}"
+        ConnectedInbox.objects.filter(pk=inbox.pk, state=InboxState.REMOVED).update(
+            last_error=inbox.last_error, updated_at=timezone.now()
+        )
     audit.record(
         "connection.inbox_remove",
         actor=actor,

@@ -1,6 +1,6 @@
 """Registering the app's custom channel and connecting a connection's inboxes to it, idempotently.
 
-What the old integration got wrong (PRIOR_ART.md Part A §6, §7.15) and what this does instead:
+What the old integration got wrong and what this does instead:
 
 * It created a channel on every save. Here a run first keeps the channel we stored (if HubSpot
   still has it), then adopts one of the app's channels whose webhookUrl is ours (the URL holds the
@@ -61,7 +61,7 @@ from connections.models import (
     RegistrationState,
 )
 from connections.webhook_urls import channel_webhook_url
-from core import audit
+from core import audit, jobs
 from core.db import row_locking
 from core.models import AuditLogEntry
 
@@ -139,8 +139,6 @@ def request_registration(connection, *, actor=None, enqueue: bool = True) -> Cha
     queued or running registration is not enqueued again (unless it looks lost, see STALE_AFTER).
     With enqueue=False the caller runs it itself (`register_now`).
     """
-    from connections import tasks
-
     with transaction.atomic():
         ChannelRegistration.objects.get_or_create(connection=connection)
         reg = ChannelRegistration.objects.select_for_update().get(connection=connection)
@@ -150,7 +148,9 @@ def request_registration(connection, *, actor=None, enqueue: bool = True) -> Cha
             reg.requested_at, reg.finished_at = timezone.now(), None
             reg.save()
             if enqueue:
-                tasks.register_channel.delay_on_commit(connection.pk)
+                jobs.enqueue_on_commit(
+                    jobs.REGISTER_CHANNEL, connection.pk, what=f"registration of connection {connection.pk}"
+                )
         _audit(
             connection,
             "channel.register",
@@ -163,8 +163,6 @@ def request_registration(connection, *, actor=None, enqueue: bool = True) -> Cha
 
 def request_unregistration(connection, *, actor=None, enqueue: bool = True) -> ChannelRegistration:
     """Queue removing what registration made (see `run_unregistration`); idempotent like above."""
-    from connections import tasks
-
     with transaction.atomic():
         ChannelRegistration.objects.get_or_create(connection=connection)
         reg = ChannelRegistration.objects.select_for_update().get(connection=connection)
@@ -174,7 +172,11 @@ def request_unregistration(connection, *, actor=None, enqueue: bool = True) -> C
             reg.requested_at, reg.finished_at = timezone.now(), None
             reg.save()
             if enqueue:
-                tasks.unregister_channel.delay_on_commit(connection.pk)
+                jobs.enqueue_on_commit(
+                    jobs.UNREGISTER_CHANNEL,
+                    connection.pk,
+                    what=f"unregistration of connection {connection.pk}",
+                )
         _audit(
             connection,
             "channel.unregister",

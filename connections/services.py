@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.hubspot import HubSpotError, OAuthClient
-from connections.models import BotApiKey, CallbackSecret, Connection, ConnectionStatus
+from connections.models import BotApiKey, CallbackSecret, Connection, ConnectionStatus, ErrorOrigin
 from core import audit
 from core.db import row_locking
 from core.models import AuditLogEntry
@@ -24,6 +24,9 @@ def _user(actor):
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
+WIPED = ("access_token", "refresh_token", "access_token_expires_at", "status", "last_error", "error_origin")
+
+
 def disconnect(connection: Connection, *, actor=None) -> dict:
     """Revoke the refresh token at HubSpot (best effort), wipe the stored tokens, mark DISCONNECTED.
 
@@ -31,36 +34,33 @@ def disconnect(connection: Connection, *, actor=None) -> dict:
     because the tokens are wiped here either way. The channel registration is left as it is:
     unregister first to switch off the channel accounts, which needs the tokens.
     """
-    error = None
+    # Wiped under the row lock a token refresh takes (tokens.py), so no refresh can store a new
+    # token after the wipe; HubSpot is called after the commit, with the token read under the lock.
     with row_locking():
-        # Locked like a token refresh (tokens.py), so no refresh can store a new token after the wipe.
         locked = (
             Connection.objects.select_for_update(of=("self",)).select_related("app").get(pk=connection.pk)
         )
-        had_token = bool(locked.refresh_token)
-        if had_token:
-            try:
-                OAuthClient.for_app(locked.app).revoke_refresh_token(locked.refresh_token)
-            except HubSpotError as exc:
-                error = str(exc)
+        app, refresh_token = locked.app, str(locked.refresh_token or "")
         locked.access_token = ""
         locked.refresh_token = ""
         locked.access_token_expires_at = None
         locked.status = ConnectionStatus.DISCONNECTED
-        locked.last_error = (
-            f"Disconnected, but HubSpot did not confirm revoking the refresh token: {error}" if error else ""
+        locked.last_error, locked.error_origin = "", ErrorOrigin.NONE
+        locked.save(update_fields=[*WIPED, "updated_at"])
+    had_token, error = bool(refresh_token), None
+    if had_token:
+        try:
+            OAuthClient.for_app(app).revoke_refresh_token(refresh_token)
+        except HubSpotError as exc:
+            error = str(exc)
+    if error:
+        locked.last_error = f"Disconnected, but HubSpot did not confirm revoking the refresh token: {error}"
+        locked.error_origin = ErrorOrigin.REVOCATION
+        # Only if nothing reconnected it meanwhile.
+        Connection.objects.filter(pk=connection.pk, status=ConnectionStatus.DISCONNECTED).update(
+            last_error=locked.last_error, error_origin=locked.error_origin, updated_at=timezone.now()
         )
-        locked.save(
-            update_fields=[
-                "access_token",
-                "refresh_token",
-                "access_token_expires_at",
-                "status",
-                "last_error",
-                "updated_at",
-            ]
-        )
-    for field in ("access_token", "refresh_token", "access_token_expires_at", "status", "last_error"):
+    for field in WIPED:
         setattr(connection, field, getattr(locked, field))
     audit.record(
         "connection.disconnect",

@@ -2,10 +2,10 @@
 
 The work is in registration.py; these wrappers only turn its outcomes into Celery scheduling.
 They take ids, re-read everything, and are idempotent, which is what makes `acks_late` safe (a
-redelivered message re-runs a finished registration as a no-op). Retry policy (STYLE.md pattern 6):
+redelivered message re-runs a finished registration as a no-op). Retry policy:
 
 * HubSpot has not listed a new channel yet: `self.retry(countdown=…)` from
-  registration.LISTING_COUNTDOWNS, instead of sleeping in the worker (PRIOR_ART.md Part A §6.3).
+  registration.LISTING_COUNTDOWNS, instead of sleeping in the worker.
 * Network errors, 5xx and 429 (RETRYABLE_ERRORS; the client already retried each call): a new
   run after an exponential, jittered countdown, at most MAX_TRANSIENT_RETRIES times, then FAILED.
 * Permanent refusals (400/401/403, missing key or token) are never retried: the run has already

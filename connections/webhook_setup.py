@@ -1,9 +1,9 @@
 """The app's webhook target URL and conversation subscriptions, set up through HubSpot's API.
 
-The old integration left these to be clicked together in HubSpot by hand (PRIOR_ART.md Part A
-§7.17). With the app's developer API key, `ensure_app_webhooks` makes HubSpot's configuration match
-`expected_config`: idempotent (run it on every save), additive (subscriptions that are not ours are
-left alone) and never duplicating. Where HubSpot refuses (no key, wrong key), the result carries the
+The old integration left these to be clicked together in HubSpot by hand. With the app's developer
+API key, `ensure_app_webhooks` makes HubSpot's configuration match `expected_config`: idempotent
+(run it on every save), additive (subscriptions that are not ours are left alone) and never
+duplicating. Where HubSpot refuses (no key, wrong key), the result carries the
 reason and the manual steps for the admin to copy.
 """
 

@@ -1,6 +1,6 @@
 """The URLs HubSpot posts to for one app: app webhooks (subscriptions) and custom-channel events.
 
-Each app has its own unguessable `webhook_token` in the path (STYLE.md "one webhook URL per app"),
+Each app has its own unguessable `webhook_token` in the path (one webhook URL per app),
 so a request tells us which app, and therefore which client secret, to verify it against before
 anything is parsed. The views behind these paths come with the webhooks issue; until then the
 URLs are built from PUBLIC_BASE_URL rather than reversed, because HubSpot must be given the public

@@ -14,26 +14,35 @@
   moves `next_attempt_at` a lease ahead (only a row that is still PENDING and due matches). Two
   workers, a redelivered task and the sweep racing for the same escalation: one UPDATE wins, the
   others match nothing and stop. No row lock is held across the HTTP call (which would pin a
-  transaction and, on SQLite, the database, for up to 13 s). A worker that dies mid-attempt leaves
-  the lease to expire; the sweep then retries it, so delivery is at least once: bots dedupe by
-  `X-HITL-Event-Id`.
+  transaction and, on SQLite, the database, for up to 13 s).
+* **A lost worker's event comes back within seconds.** The lease is short
+  (HITL_CALLBACK_CLAIM_LEASE_SECONDS, 6 s) and a thread renews it every third of it while the POST
+  runs, so a slow bot keeps its claim however long it takes to answer, and the event of a worker
+  killed mid-POST is due again at most one lease after the kill; the callbacks sweep
+  (every HITL_CALLBACK_SWEEP_SECONDS, 5 s) sends it then. Delivery is at least once: the bot may
+  have had the cut-off POST, and dedupes by `X-HITL-Event-Id`.
+* **Warm shutdown.** A worker asked to stop finishes the POST in flight, claims nothing more and
+  queues the rest of the run at once for another worker (`stop_claiming`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from conversations import callbacks, message_status
-from conversations.enqueue import enqueue_on_commit
 from conversations.models import DeliveryStatus, Escalation, EscalationEvent
-from core import metrics
+from core import jobs, metrics
 
 # Timers fire a little early; a countdown retry this much before its time still counts as due.
 DUE_SLACK_SECONDS = 1
@@ -41,12 +50,24 @@ DUE_SLACK_SECONDS = 1
 RUN_BUDGET_SECONDS = 60
 
 
-def claim_lease_seconds() -> float:
-    """How long a claim holds (HITL_CALLBACK_CLAIM_LEASE_SECONDS): longer than one attempt can take
-    (connect + read timeout + recording), so a claim does not expire under a live attempt; short
-    enough that the event of a worker killed mid-POST is retried soon (by the sweep)."""
-    floor = settings.HITL_CALLBACK_CONNECT_TIMEOUT + settings.HITL_CALLBACK_READ_TIMEOUT + 2
-    return max(settings.HITL_CALLBACK_CLAIM_LEASE_SECONDS, floor)
+logger = logging.getLogger(__name__)
+# Set when the worker is asked to stop (warm shutdown): runs stop claiming (see the docstring).
+_stopping = threading.Event()
+
+
+def stop_claiming() -> None:
+    _stopping.set()
+
+
+def claim_lease_seconds(*, renewed: bool = True) -> float:
+    """How long a claim holds (HITL_CALLBACK_CLAIM_LEASE_SECONDS, at least 3 s): renewed while the
+    POST runs, so short, and the event of a worker killed mid-POST is retried soon. A claim that
+    cannot be renewed (see `_renewing`) holds for the whole attempt instead: connect + read
+    timeout + 2 s."""
+    lease = max(settings.HITL_CALLBACK_CLAIM_LEASE_SECONDS, 3)
+    if renewed:
+        return lease
+    return max(lease, settings.HITL_CALLBACK_CONNECT_TIMEOUT + settings.HITL_CALLBACK_READ_TIMEOUT + 2)
 
 
 def retry_delay(failures: int) -> float:
@@ -80,16 +101,62 @@ def _first_pending(escalation_id) -> EscalationEvent | None:
     )
 
 
-def _claim(event: EscalationEvent, now: dt.datetime) -> bool:
+def _renewable() -> bool:
+    # The renewing thread has its own database connection: it cannot see (and would wait on) a row
+    # the caller changed in a transaction still open. Workers run deliveries in autocommit. SQLite
+    # (the embedded, single-process install) would lock its whole database for each renewal while
+    # the request that sends the callback may be writing: there the claim covers the attempt.
+    return connection.features.has_select_for_update and not connection.in_atomic_block
+
+
+def _claim(event: EscalationEvent, now: dt.datetime) -> dt.datetime | None:
+    """Claim the event for one attempt; the lease's end, or None if it is not ours to send."""
     slack = dt.timedelta(seconds=DUE_SLACK_SECONDS)
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + slack)
-    lease_until = now + dt.timedelta(seconds=claim_lease_seconds())
+    lease_until = now + dt.timedelta(seconds=claim_lease_seconds(renewed=_renewable()))
     claimed = (
         EscalationEvent.objects.filter(pk=event.pk, delivery_status=DeliveryStatus.PENDING)
         .filter(due)
         .update(next_attempt_at=lease_until)
     )
-    return bool(claimed)
+    return lease_until if claimed else None
+
+
+@contextmanager
+def _renewing(event_pk, lease_until: dt.datetime):
+    """While the block runs, a thread moves the claim's end a lease ahead every third of a lease.
+
+    Each renewal is conditional on the lease being the one this attempt holds: a claim that has
+    meanwhile expired and been taken by another worker is left to it (and renewal stops)."""
+    if not _renewable():
+        yield
+        return
+    done = threading.Event()
+    lease = dt.timedelta(seconds=claim_lease_seconds())
+
+    def renew() -> None:
+        held = lease_until
+        try:
+            while not done.wait(lease.total_seconds() / 3):
+                new = timezone.now() + lease
+                renewed = EscalationEvent.objects.filter(
+                    pk=event_pk, delivery_status=DeliveryStatus.PENDING, next_attempt_at=held
+                ).update(next_attempt_at=new)
+                if not renewed:
+                    return
+                held = new
+        except Exception:
+            logger.exception("could not renew the claim of event %s; it expires at its lease", event_pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=renew, name=f"claim-{event_pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def deliver_pending(escalation_id, *, task_id: str = "", now=None) -> DeliveryRun:
@@ -111,15 +178,17 @@ def deliver_pending(escalation_id, *, task_id: str = "", now=None) -> DeliveryRu
                 delivery_status=DeliveryStatus.NO_CALLBACK, next_attempt_at=None
             )
             continue
-        if time.monotonic() - started > RUN_BUDGET_SECONDS:
-            run.retry_in = 0
+        if _stopping.is_set() or time.monotonic() - started > RUN_BUDGET_SECONDS:
+            run.retry_in = 0  # queued again at once: another worker (or a later run) goes on
             return run
         current = clock()
-        if not _claim(event, current):
+        lease_until = _claim(event, current)
+        if lease_until is None:
             # Not due yet, or another worker holds it. Either way its owner carries on (the
             # countdown queued by the failed attempt, the sweep, or that worker): nothing to queue.
             return run
-        outcome, _ = callbacks.send_event(event, url, task_id=task_id)
+        with _renewing(event.pk, lease_until):
+            outcome, _ = callbacks.send_event(event, url, task_id=task_id)
         run.attempts += 1
         if not _finish_attempt(event, outcome.ok, clock(), run):
             return run
@@ -199,10 +268,10 @@ def retry_failed(escalation: Escalation) -> int:
 
 
 def _enqueue(escalation_id) -> None:
-    from conversations.tasks.callbacks import deliver_callbacks
-
     # The retried events are pending in the database: a broker that is down leaves them to the sweep.
-    enqueue_on_commit(deliver_callbacks, str(escalation_id), what=f"delivery of escalation {escalation_id}")
+    jobs.enqueue_on_commit(
+        jobs.DELIVER_CALLBACKS, str(escalation_id), what=f"delivery of escalation {escalation_id}"
+    )
 
 
 __all__ = [

@@ -29,7 +29,6 @@ from connections.hubspot import (
 from connections.hubspot.scopes import CONTACT_WRITE_SCOPE
 from connections.models import BotApiKey, ConnectedInbox, InboxState
 from conversations import lifecycle
-from conversations.enqueue import enqueue
 from conversations.models import (
     CloseReason,
     Escalation,
@@ -40,6 +39,7 @@ from conversations.models import (
 )
 from conversations.models.escalations import ACTIVE_STATUSES
 from conversations.phones import phone_region, same_number
+from core import jobs
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ def start(key: BotApiKey, data: dict, *, idempotency_key: str = "") -> tuple[Esc
     )
 
     # Checked before anything is stored: an unknown user is the bot's to fix (422), and the old
-    # integration let such escalations vanish silently (PRIOR_ART A §3). If HubSpot cannot answer
+    # integration let such escalations vanish silently. If HubSpot cannot answer
     # now we accept and the publish task checks again (failing with an event if still unknown).
     try:
         check = find_contact(request_time_client(connection), esc)
@@ -375,16 +375,14 @@ def close(esc: Escalation, *, reason: str = CloseReason.BOT_CLOSED, by=None) -> 
 
 
 # Both run after commit (or from a sweep): a broker that cannot take the task leaves the work
-# stored for the sweeps (conversations/enqueue.py), so the bot still gets its 2xx.
+# stored for the sweeps (core/jobs.py), so the bot still gets its 2xx.
 
 
 def schedule_publish(escalation_id) -> None:
-    from conversations.tasks.publishing import publish_escalation
-
-    enqueue(publish_escalation, str(escalation_id), what=f"publish of escalation {escalation_id}")
+    jobs.enqueue(jobs.PUBLISH_ESCALATION, str(escalation_id), what=f"publish of escalation {escalation_id}")
 
 
 def schedule_close_thread(escalation_id) -> None:
-    from conversations.tasks.publishing import close_hubspot_thread
-
-    enqueue(close_hubspot_thread, str(escalation_id), what=f"thread close of escalation {escalation_id}")
+    jobs.enqueue(
+        jobs.CLOSE_HUBSPOT_THREAD, str(escalation_id), what=f"thread close of escalation {escalation_id}"
+    )

@@ -23,9 +23,8 @@ from collections.abc import Iterator
 from django.db import connection, transaction
 from django.utils import timezone
 
-from conversations.enqueue import enqueue
 from conversations.models import DeliveryStatus, Escalation, EscalationEvent
-from core import request_id
+from core import jobs, request_id
 
 # The escalations whose events committed inside `deliveries_collected()`, in commit order.
 _collected: contextvars.ContextVar[dict | None] = contextvars.ContextVar("hitl_deliveries", default=None)
@@ -103,6 +102,4 @@ def enqueue_delivery(escalation_id) -> None:
     """Queue a `deliver_callbacks` task. A broker that cannot take it must not fail the caller's
     work already done (a webhook event marked failed): the callbacks sweep sends events never
     attempted once they are HITL_SWEEP_GRACE_SECONDS old."""
-    from conversations.tasks import deliver_callbacks
-
-    enqueue(deliver_callbacks, str(escalation_id), what=f"delivery of escalation {escalation_id}")
+    jobs.enqueue(jobs.DELIVER_CALLBACKS, str(escalation_id), what=f"delivery of escalation {escalation_id}")

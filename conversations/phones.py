@@ -2,7 +2,7 @@
 
 HubSpot compares contact properties character for character, so "07700 900123" and
 "+44 7700 900123" are different values; the old integration matched raw strings and silently
-missed contacts (PRIOR_ART A §7.7). We require the country code instead of guessing a region.
+missed contacts. We require the country code instead of guessing a region.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from core import jobs
 from core.models import WorkerPing
-from core.tasks import answer_worker_ping
 
 
 def _ping_json(ping: WorkerPing) -> dict:
@@ -36,7 +36,7 @@ KEEP_PINGS = dt.timedelta(days=1)
 def worker_ping_create(request):
     WorkerPing.objects.filter(requested_at__lt=timezone.now() - KEEP_PINGS).delete()
     ping = WorkerPing.objects.create(requested_by=request.user)
-    answer_worker_ping.delay_on_commit(str(ping.id))
+    jobs.enqueue_on_commit(jobs.ANSWER_WORKER_PING, str(ping.id), what=f"worker ping {ping.id}")
     return JsonResponse(_ping_json(ping), status=202)
 
 

@@ -22,6 +22,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from sandbox import webhooks
 from sandbox.models import (
     SandboxActor,
     SandboxChannel,
@@ -39,31 +40,15 @@ THREADING_INTEGRATION = "INTEGRATION_THREAD_ID"
 THREADING_DELIVERY = "DELIVERY_IDENTIFIER"
 
 
-# Event emission (sandbox/webhooks.py is owned by the webhook sender) ----------------------------
-
-
-def _webhooks():
-    """The webhook module, imported late so this module loads even before it exists."""
-    try:
-        from sandbox import webhooks
-    except ModuleNotFoundError as exc:  # pragma: no cover - only while the module is being written
-        if exc.name != "sandbox.webhooks":
-            raise
-        logger.warning("sandbox.webhooks is missing; no webhook emitted")
-        return None
-    return webhooks
+# Event emission -----------------------------------------------------------------------------------
 
 
 def emit_conversation_event(thread: SandboxThread, subscription_type: str, **kwargs) -> None:
-    module = _webhooks()
-    if module is not None:
-        module.emit_conversation_event(thread, subscription_type, **kwargs)
+    webhooks.emit_conversation_event(thread, subscription_type, **kwargs)
 
 
 def emit_channel_event(channel: SandboxChannel, event_type: str, payload: dict) -> None:
-    module = _webhooks()
-    if module is not None:
-        module.emit_channel_event(channel, event_type, payload)
+    webhooks.emit_channel_event(channel, event_type, payload)
 
 
 # Contacts and visitors --------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from django.db import router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import jobs
 from sandbox.models import (
     SandboxApp,
     SandboxBehaviour,
@@ -297,8 +298,6 @@ def _queue_app_events(app: SandboxApp, url: str, events: list[dict]) -> None:
 
 def dispatch(delivery_ids: list[int]) -> None:
     """Hand committed deliveries to the sending task (applying the reorder realism switch)."""
-    from sandbox.tasks import deliver_webhook  # late: sandbox.tasks imports this module
-
     ids = list(delivery_ids)
     if SandboxBehaviour.current().reorder_deliveries:
         ids.reverse()
@@ -308,11 +307,8 @@ def dispatch(delivery_ids: list[int]) -> None:
                 delivery.body = list(reversed(delivery.body))
                 delivery.save(update_fields=["body"])
     for delivery_id in ids:
-        try:
-            deliver_webhook.delay(delivery_id)
-        except Exception:
-            # Broker down: the row stays pending with no next_attempt_at, so the next sweep sends it.
-            logger.exception("could not enqueue sandbox webhook delivery %s", delivery_id)
+        # Broker down: the row stays pending with no next_attempt_at, so the next sweep sends it.
+        jobs.enqueue(jobs.DELIVER_SANDBOX_WEBHOOK, delivery_id, what=f"sandbox webhook {delivery_id}")
 
 
 # Sending -----------------------------------------------------------------------------------------

@@ -3,8 +3,17 @@ import os
 import pytest
 
 from tenants.models import Role
-from tests import services
+from tests import isolation, services
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
+from tests.jobs import captured_jobs
+
+
+def pytest_configure(config):
+    # pytest-xdist's controller runs no test: only the processes that do claim a Redis db.
+    if getattr(config, "workerinput", None) is None and getattr(config.option, "numprocesses", None):
+        return
+    isolation.claim_redis_db()
+
 
 # Servers, workers and commands the tests start read no env file (hitl_portal/env.py): a
 # developer's .env must not change what they run. Tests of env files pass ENV_FILE themselves.
@@ -50,6 +59,13 @@ def hubspot(live_server, settings):
     settings.HUBSPOT_API_BASE = f"{live_server.url}/sandbox/api"
     settings.HUBSPOT_APP_BASE = f"{live_server.url}/sandbox/app"
     return seed_demo(live_server.url)
+
+
+@pytest.fixture
+def queued_jobs():
+    """What core.jobs queued during the test (tests/jobs.py), recorded instead of sent."""
+    with captured_jobs() as sent:
+        yield sent
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """/healthz and /readyz: exact paths, no auth, any Host, no HTTPS redirect, honest per-check results."""
 
 import socket
+from unittest import mock
 
 import pytest
 from django.db import OperationalError, connections
@@ -69,12 +70,13 @@ def test_readyz_eager_reports_broker_not_configured(client, strict_host, db):
     assert body["checks"]["broker"] == {"status": "not configured"}
 
 
-def test_readyz_names_a_failing_database_without_its_password(client, monkeypatch, db):
+def test_readyz_names_a_failing_database_without_its_password(client, db):
     def broken_cursor(*args, **kwargs):
         raise OperationalError("connection to postgres://hitl:pa55word@db.internal:5432/hitl failed")
 
-    monkeypatch.setattr(connections["default"], "cursor", broken_cursor)
-    response = client.get("/readyz")
+    # Only around the request: the test's own transaction still needs a cursor to roll back.
+    with mock.patch.object(connections["default"], "cursor", broken_cursor):
+        response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
     assert body["failed"] == ["database"]

@@ -74,6 +74,9 @@ def process_env(broker: str | None = None) -> dict:
         "TEST_PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
         "TEST_HUBSPOT_API_BASE": settings.HUBSPOT_API_BASE,
         "TEST_HUBSPOT_APP_BASE": settings.HUBSPOT_APP_BASE,
+        # This process's Redis db (claimed, or the explicit one minus the xdist worker): used as is.
+        "TEST_REDIS_URL": settings.TEST_REDIS_URL,
+        "TEST_REDIS_URL_FINAL": "1",
     }
     # Celery reads CELERY_BROKER_URL from the environment ahead of its settings: never inherit one.
     env.pop("CELERY_BROKER_URL", None)
@@ -132,6 +135,26 @@ def running_worker(name: str, log_dir: Path, broker: str | None = None):
     try:
         with using_broker(broker):
             yield WorkerProcess(popen, log_path)
+    finally:
+        popen.terminate()
+        try:
+            popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+
+
+@contextmanager
+def running_beat(log_dir: Path, broker: str | None = None):
+    """`celery beat` as deployed (the DatabaseScheduler, the settings' schedule), publishing the
+    periodic sweeps to `broker` (TEST_REDIS_URL by default)."""
+    broker = broker or settings.TEST_REDIS_URL
+    command = [sys.executable, "-m", "celery", "-A", "hitl_portal", "beat", "--loglevel=INFO"]
+    with open(log_dir / "beat.log", "w") as log:
+        popen = subprocess.Popen(
+            command, cwd=ROOT, env=process_env(broker), stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        yield WorkerProcess(popen, log_dir / "beat.log")
     finally:
         popen.terminate()
         try:

@@ -25,14 +25,14 @@ from django.utils import timezone
 from connections.hubspot import errors
 from connections.hubspot.oauth import OAuthClient
 from connections.hubspot.transport import Transport
-from connections.models import Connection, ConnectionStatus
+from connections.models import Connection, ConnectionStatus, ErrorOrigin
 from core import metrics
 from core.db import row_locking
 from core.secrets import SecretStr
 
 logger = logging.getLogger("hubspot")
 
-#: Marks `last_error` texts written here, so a later successful refresh can clear them (and only them).
+#: Begins the `last_error` texts written here (for people; `error_origin` says it for the code).
 ERROR_PREFIX = "Token refresh failed: "
 #: The token request runs under the row lock; keep its retry sleeps short so waiters are not stuck.
 REFRESH_MAX_TOTAL_SLEEP = 5.0
@@ -107,7 +107,8 @@ def _refresh(
             detail += f", correlationId {failure.correlation_id}]" if failure.correlation_id else "]"
             connection.status = ConnectionStatus.ERROR
             connection.last_error = ERROR_PREFIX + reason + detail
-            connection.save(update_fields=["status", "last_error", "updated_at"])
+            connection.error_origin = ErrorOrigin.TOKEN_REFRESH
+            connection.save(update_fields=["status", "last_error", "error_origin", "updated_at"])
         else:
             update_fields = ["access_token", "access_token_expires_at", "updated_at"]
             connection.access_token = granted.access_token
@@ -115,10 +116,13 @@ def _refresh(
             if granted.refresh_token and str(granted.refresh_token) != str(connection.refresh_token):
                 connection.refresh_token = granted.refresh_token
                 update_fields.append("refresh_token")
-            if connection.status == ConnectionStatus.ERROR and connection.last_error.startswith(ERROR_PREFIX):
+            if (
+                connection.status == ConnectionStatus.ERROR
+                and connection.error_origin == ErrorOrigin.TOKEN_REFRESH
+            ):
                 connection.status = ConnectionStatus.ACTIVE
-                connection.last_error = ""
-                update_fields += ["status", "last_error"]
+                connection.last_error, connection.error_origin = "", ErrorOrigin.NONE
+                update_fields += ["status", "last_error", "error_origin"]
             connection.save(update_fields=update_fields)
             logger.info(
                 "HubSpot access token refreshed for connection %s (portal %s)%s",

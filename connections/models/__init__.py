@@ -3,7 +3,7 @@
 from connections.models.access import BotApiKey, CallbackSecret
 from connections.models.apps import AppKind, HubSpotApp
 from connections.models.channels import ChannelRegistration, CustomChannel, RegistrationState
-from connections.models.connection import CallbackSignature, Connection, ConnectionStatus
+from connections.models.connection import CallbackSignature, Connection, ConnectionStatus, ErrorOrigin
 from connections.models.inboxes import ConnectedInbox, InboxState
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Connection",
     "ConnectionStatus",
     "CustomChannel",
+    "ErrorOrigin",
     "HubSpotApp",
     "InboxState",
     "RegistrationState",

@@ -8,6 +8,14 @@ from core.fields import EncryptedTextField
 from tenants.models import Tenant, TenantScopedQuerySet
 
 
+class ErrorOrigin(models.TextChoices):
+    """Which part of the portal wrote `Connection.last_error`: each clears only its own."""
+
+    NONE = "", "None"
+    TOKEN_REFRESH = "token_refresh", "Token refresh"
+    REVOCATION = "revocation", "Token revocation"
+
+
 class ConnectionStatus(models.TextChoices):
     ACTIVE = "active", "Connected"
     ERROR = "error", "Needs attention"
@@ -41,6 +49,13 @@ class Connection(models.Model):
         max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.DISCONNECTED
     )
     last_error = models.TextField(blank=True)
+    error_origin = models.CharField(
+        max_length=20,
+        choices=ErrorOrigin.choices,
+        default=ErrorOrigin.NONE,
+        blank=True,
+        help_text="What wrote the last error (a token refresh that succeeds later clears only its own).",
+    )
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

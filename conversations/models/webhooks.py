@@ -76,6 +76,12 @@ class HubSpotEvent(models.Model):
     result = models.TextField(blank=True, help_text="What processing did, or why it was ignored.")
     attempts = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the retry of a processing that failed on a retryable error is due; empty when "
+        "none is scheduled. The lost-event sweep waits for it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantScopedQuerySet.as_manager()

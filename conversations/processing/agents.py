@@ -106,9 +106,3 @@ def reconcile_messages(ctx: Context) -> int:
     ]
     missing.sort(key=lambda m: str(m.get("createdAt") or ""))
     return sum(record_message(ctx, m) for m in missing)
-
-
-def _parse(value) -> dt.datetime | None:
-    from conversations.webhooks.parsing import _from_iso
-
-    return _from_iso(value)

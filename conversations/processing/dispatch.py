@@ -8,6 +8,7 @@ lifecycle functions it calls change nothing when re-applied.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,6 +99,7 @@ def _record(event: HubSpotEvent, outcome: Outcome) -> None:
         status=event.status,
         result=event.result,
         processed_at=event.processed_at,
+        retry_at=None,
         connection_id=event.connection_id,
         escalation_id=event.escalation_id,
         attempts=F("attempts") + 1,
@@ -105,10 +107,12 @@ def _record(event: HubSpotEvent, outcome: Outcome) -> None:
     metrics.webhook_event_processed(event.created_at, event.processed_at)
 
 
-def record_failure(event: HubSpotEvent, message: str, *, final: bool) -> None:
-    """Note an error on the event: still pending (a retry is coming) or failed for good. The
-    attempt that failed is counted here (`process_event` counts it only in memory)."""
-    fields = {"result": message[:2000], "attempts": F("attempts") + 1}
+def record_failure(event: HubSpotEvent, message: str, *, final: bool, retry_in: float | None = None) -> None:
+    """Note an error on the event: still pending (a retry is due in `retry_in` seconds) or failed
+    for good. The attempt that failed is counted here (`process_event` counts it only in memory)."""
+    fields = {"result": message[:2000], "attempts": F("attempts") + 1, "retry_at": None}
     if final:
         fields |= {"status": HubSpotEvent.Status.FAILED, "processed_at": timezone.now()}
+    elif retry_in is not None:
+        fields["retry_at"] = timezone.now() + dt.timedelta(seconds=retry_in)
     HubSpotEvent.objects.filter(pk=event.pk).update(**fields)

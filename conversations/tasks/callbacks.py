@@ -7,8 +7,10 @@ go through the idempotent lifecycle), hence `acks_late`: a task lost with its wo
 import logging
 
 from celery import shared_task
+from celery.signals import worker_shutting_down
 
 from conversations import delivery, timeouts
+from core import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -32,18 +34,25 @@ def deliver_now(escalation_id, *, task_id: str = "", eager: bool = False) -> int
     (`conversations.delivery`). Returns attempts."""
     run = delivery.deliver_pending(escalation_id, task_id=task_id)
     if run.retry_in is not None and run.retry_in <= MAX_COUNTDOWN_SECONDS and not eager:
-        # From a broker: the retry goes back there with a countdown. send_task publishes even where
-        # task_always_eager is set. An eager run (embedded install, no worker) must not retry in
-        # the request that emitted the event: next_attempt_at is recorded and the sweep, or
-        # `manage.py deliver_callbacks --loop`, sends it when due.
-        try:
-            deliver_callbacks.app.send_task(
-                deliver_callbacks.name, args=(str(escalation_id),), countdown=max(run.retry_in, 0)
-            )
-        except Exception:
-            # Broker unreachable: next_attempt_at is recorded, so the sweep still picks it up.
-            logger.exception("could not queue the callback retry of escalation %s", escalation_id)
+        # From a broker: the retry goes back there with a countdown. An eager run (embedded
+        # install, no worker) must not retry in the request that emitted the event: next_attempt_at
+        # is recorded and the sweep, or `manage.py deliver_callbacks --loop`, sends it when due (as
+        # it does when the broker cannot take the retry).
+        jobs.enqueue(
+            jobs.DELIVER_CALLBACKS,
+            str(escalation_id),
+            countdown=run.retry_in,
+            what=f"callback retry of escalation {escalation_id}",
+        )
     return run.attempts
+
+
+@worker_shutting_down.connect
+def _stop_claiming(**kwargs) -> None:
+    # Warm shutdown: runs in this process finish the POST in flight and queue the rest for another
+    # worker instead of going on (conversations/delivery.py). A prefork child, which does not get
+    # the signal, finishes its run (at most delivery.RUN_BUDGET_SECONDS).
+    delivery.stop_claiming()
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -51,7 +60,9 @@ def sweep_due_callbacks() -> int:
     """Every minute (beat): enqueue delivery for each escalation whose first pending event is due."""
     ids = delivery.due_escalation_ids()
     for escalation_id in ids:
-        deliver_callbacks.delay(str(escalation_id))
+        jobs.enqueue(
+            jobs.DELIVER_CALLBACKS, str(escalation_id), what=f"delivery of escalation {escalation_id}"
+        )
     return len(ids)
 
 

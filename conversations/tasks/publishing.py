@@ -27,6 +27,7 @@ from conversations.models import (
     MessageDirection,
     PublishStatus,
 )
+from core import jobs
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +121,9 @@ def sweep_owed_thread_closes() -> int:
     Returns how many were queued."""
     count = 0
     for escalation_id in owed_close_ids():
-        close_hubspot_thread.delay(escalation_id)
-        count += 1
+        count += jobs.enqueue(
+            jobs.CLOSE_HUBSPOT_THREAD, escalation_id, what=f"thread close of escalation {escalation_id}"
+        )
     return count
 
 
@@ -139,8 +141,9 @@ def sweep_pending_publishes() -> int:
     )
     count = 0
     for escalation_id in ids:
-        publish_escalation.delay(str(escalation_id))
-        count += 1
+        count += jobs.enqueue(
+            jobs.PUBLISH_ESCALATION, str(escalation_id), what=f"publish of escalation {escalation_id}"
+        )
     return count
 
 

@@ -40,6 +40,7 @@ from connections.hubspot import RETRYABLE_ERRORS, HubSpotError
 from conversations import events as bot_events
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.processing.dispatch import process_event, record_failure
+from core import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +48,6 @@ MAX_RETRIES = 8
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_MAX_SECONDS = 15 * 60
 SWEEP_BATCH = 100  # events per re-enqueued task (a webhook brings at most 100)
-# Longer than every countdown of a retried event together (with jitter): a retried event still
-# pending after this lost its task too.
-RETRIED_LOST_AFTER = dt.timedelta(
-    seconds=sum(1.2 * min(BACKOFF_BASE_SECONDS * 2**n, BACKOFF_MAX_SECONDS) for n in range(MAX_RETRIES)) + 60
-)
 
 
 def countdown(retries: int, retry_after: float | None = None) -> float:
@@ -83,12 +79,14 @@ def _process(task, events: list[HubSpotEvent]) -> dict:
             outcome = process_event(event)
         except RETRYABLE_ERRORS as exc:
             final = task.request.retries >= task.max_retries
-            record_failure(event, f"HubSpot unavailable (attempt {event.attempts}): {exc}", final=final)
+            delay = countdown(task.request.retries, exc.retry_after)
+            message = f"HubSpot unavailable (attempt {event.attempts}): {exc}"
+            record_failure(event, message, final=final, retry_in=None if final else delay)
             if final:
                 counts["failed"] = counts.get("failed", 0) + 1
                 continue
             _finish_receipts(events)
-            raise task.retry(exc=exc, countdown=countdown(task.request.retries, exc.retry_after)) from None
+            raise task.retry(exc=exc, countdown=delay) from None
         except HubSpotError as exc:
             record_failure(event, f"HubSpot refused: {exc}", final=True)
             counts["failed"] = counts.get("failed", 0) + 1
@@ -179,13 +177,12 @@ def _finish_receipts(events: list[HubSpotEvent]) -> None:
 def lost_event_ids(*, now: dt.datetime | None = None, limit: int = 1000) -> list[int]:
     """Pending events whose processing task is presumed lost, oldest first.
 
-    One that never recorded a failure (`result` empty) had nothing waiting for it after the grace
-    period; one that did is waiting for a retry countdown, and counts as lost only after every
-    countdown could have passed.
+    One with no retry scheduled (`retry_at` empty) had nothing waiting for it after the grace
+    period; one waiting for a retry countdown counts as lost once the retry is overdue by the grace.
     """
     now = now or timezone.now()
     grace = dt.timedelta(seconds=settings.HITL_SWEEP_GRACE_SECONDS)
-    lost = Q(result="", created_at__lte=now - grace) | Q(created_at__lte=now - RETRIED_LOST_AFTER)
+    lost = Q(retry_at__isnull=True, created_at__lte=now - grace) | Q(retry_at__lte=now - grace)
     rows = HubSpotEvent.objects.filter(status=HubSpotEvent.Status.PENDING).filter(lost)
     return list(rows.order_by("created_at", "pk").values_list("pk", flat=True)[:limit])
 
@@ -195,7 +192,10 @@ def sweep_pending_webhook_events() -> int:
     """Every minute (beat): re-enqueue processing of events whose task was lost. Returns how many."""
     ids = lost_event_ids()
     for start in range(0, len(ids), SWEEP_BATCH):
-        process_hubspot_events.delay(ids[start : start + SWEEP_BATCH])
+        batch = ids[start : start + SWEEP_BATCH]
+        jobs.enqueue(
+            jobs.PROCESS_HUBSPOT_EVENTS, batch, what=f"processing of {len(batch)} lost HubSpot event(s)"
+        )
     if ids:
         logger.warning("re-enqueued %d HubSpot event(s) whose processing task was lost", len(ids))
     return len(ids)

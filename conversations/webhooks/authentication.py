@@ -8,7 +8,7 @@ Order of refusals, cheapest first, nothing written to the database for any of th
 declared Content-Length over the limit → 413; missing signature headers → 401; unknown URL token
 → 404; body read over the limit → 413 (never more than limit + 1 bytes are read, also for a chunked
 body without Content-Length); bad, stale or future signature → 401 with the verifier's reason. The prior
-integration answered 2xx to rejected requests, so HubSpot never learnt (PRIOR_ART Part A §4).
+integration answered 2xx to rejected requests, so HubSpot never learnt.
 
 The app of a URL token is kept per process for HITL_WEBHOOK_APP_CACHE_SECONDS (`_app_for`): reading
 it and decrypting its secrets was a fifth of a 1-event webhook's cost. A signature that does not

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from conversations.models import HubSpotEvent, WebhookReceipt
+from core import jobs
 
 REQUEUED = (HubSpotEvent.Status.FAILED, HubSpotEvent.Status.IGNORED, HubSpotEvent.Status.PENDING)
 
@@ -62,20 +63,20 @@ def reprocess(events, *, requested_by: str = "") -> Reprocessed:
             outcome.skipped_processed += 1
     if not ids:
         return outcome
-    from conversations.tasks.webhooks import process_hubspot_events
-
     note = f"Reprocess requested by {requested_by}." if requested_by else "Reprocess requested."
     with transaction.atomic():
         # Only rows still in a re-queueable state: one processed meanwhile by a worker stays processed.
         HubSpotEvent.objects.filter(pk__in=ids, status__in=REQUEUED).update(
-            status=HubSpotEvent.Status.PENDING, result=note, processed_at=None
+            status=HubSpotEvent.Status.PENDING, result=note, processed_at=None, retry_at=None
         )
         # Their receipts are unfinished again until the task settles them (processed or failed).
         receipts = HubSpotEvent.objects.filter(pk__in=ids).values("receipt_id")
         WebhookReceipt.objects.filter(pk__in=receipts).update(
             status=WebhookReceipt.Status.RECEIVED, processed_at=None
         )
-        process_hubspot_events.delay_on_commit(ids)
+        jobs.enqueue_on_commit(
+            jobs.PROCESS_HUBSPOT_EVENTS, ids, what=f"reprocess of {len(ids)} HubSpot event(s)"
+        )
     return outcome
 
 

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from conversations import enqueue
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.webhooks.parsing import ParsedEvent
-from core import request_id
+from core import jobs, request_id
 
 # Never stored: credentials a proxy or client might add. HubSpot's own headers are kept.
 _SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-api-key"}
@@ -79,8 +78,6 @@ def store(
 
 def enqueue_on_commit(event_ids: list[int]) -> None:
     """Queue processing of the events once the current transaction commits (see `store`)."""
-    from conversations.tasks.webhooks import process_hubspot_events
-
-    enqueue.enqueue_on_commit(
-        process_hubspot_events, event_ids, what=f"processing of {len(event_ids)} stored HubSpot event(s)"
+    jobs.enqueue_on_commit(
+        jobs.PROCESS_HUBSPOT_EVENTS, event_ids, what=f"processing of {len(event_ids)} stored HubSpot event(s)"
     )

@@ -356,9 +356,13 @@ HITL_CALLBACK_RETRY_SCHEDULE = [
 ]
 # An event keeps being retried at least this long after it was created; then it is given up.
 HITL_CALLBACK_MAX_AGE_HOURS = max(env.int("HITL_CALLBACK_MAX_AGE_HOURS", default=24), 24)
-# A delivery attempt claims its event for this long (raised to connect + read timeout + 2 s if set
-# lower): the event of a worker killed mid-POST is sent again by the sweep once it expires.
-HITL_CALLBACK_CLAIM_LEASE_SECONDS = env.int("HITL_CALLBACK_CLAIM_LEASE_SECONDS", default=60)
+# A delivery attempt claims its event for this long, renewed every third of it while the POST runs
+# (conversations/delivery.py): the event of a worker killed mid-POST is due again this long after
+# the kill at most, and the callbacks sweep below sends it then.
+HITL_CALLBACK_CLAIM_LEASE_SECONDS = env.int("HITL_CALLBACK_CLAIM_LEASE_SECONDS", default=6)
+# How often beat runs the callbacks sweep (due retries, expired claims): one indexed query. With the
+# lease above, a callback cut off by a lost worker is sent again within lease + this (11 s).
+HITL_CALLBACK_SWEEP_SECONDS = env.float("HITL_CALLBACK_SWEEP_SECONDS", default=5.0)
 # Work whose task was lost (its worker killed, the broker down at enqueue time or restarted without
 # its data) is re-enqueued by the sweeps below once it has waited this long untouched: callbacks
 # never attempted, stored HubSpot webhook events never processed, the bot's messages not yet
@@ -379,7 +383,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "hitl-sweep-due-callbacks": {
         "task": "conversations.tasks.callbacks.sweep_due_callbacks",
-        "schedule": 60.0,
+        "schedule": HITL_CALLBACK_SWEEP_SECONDS,
     },
     "hitl-sweep-pending-webhook-events": {
         "task": "conversations.tasks.webhooks.sweep_pending_webhook_events",

@@ -7,6 +7,7 @@ where a missing server fails the run. `TEST_DB=sqlite` forces the embedded datab
 """
 
 import atexit
+import hashlib
 import os
 import shutil
 import tempfile
@@ -14,7 +15,7 @@ import tempfile
 import environ
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import BASE_DIR, env
 
 SECRET_KEY = "test-only-secret-key-" + "x" * 40
 DEBUG = False
@@ -33,7 +34,21 @@ CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default="memory://")
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == "memory://"
 
 IS_CI = env.bool("CI", default=False)
-TEST_DATABASE_URL = env.str("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/hitl")
+
+# Two runs on one machine (two clones, or one clone twice) must not share a database or a Redis db.
+# A run id, made once by the pytest process and inherited by its xdist workers and the servers and
+# workers the tests start, names this run's PostgreSQL database; Redis dbs are claimed per process by
+# tests/isolation.py. Explicit TEST_* URLs are honoured as given (CI and callers that isolate runs
+# themselves).
+TEST_RUN_ID = os.environ.setdefault(
+    "HITL_TEST_RUN_ID",
+    hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:6] + f"_{os.getpid()}",  # noqa: S324 - a name
+)
+TEST_DATABASE_URL = env.str(
+    "TEST_DATABASE_URL", default=f"postgres://postgres@127.0.0.1:5432/hitl_{TEST_RUN_ID}"
+)
+# Without TEST_REDIS_URL, the URL of the Redis server whose dbs tests/isolation.py claims from.
+TEST_REDIS_EXPLICIT = "TEST_REDIS_URL" in os.environ
 TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 # RabbitMQ as the broker (tests marked `rabbitmq`): a vhost of its own, created by .ci/run.
 TEST_RABBITMQ_URL = env.str("TEST_RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/hitl_test")
@@ -41,7 +56,7 @@ TEST_RABBITMQ_URL = env.str("TEST_RABBITMQ_URL", default="amqp://guest:guest@127
 
 def _per_xdist_worker(url: str) -> str:
     """pytest-xdist worker N gets Redis db (base - N): each worker flushes and brokers on its own db,
-    as pytest-django gives each its own database. Worker subprocesses inherit the result."""
+    as pytest-django gives each its own database."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if not worker.startswith("gw"):
         return url
@@ -49,9 +64,12 @@ def _per_xdist_worker(url: str) -> str:
     return f"{base}/{(int(db or 0) - int(worker[2:])) % 16}"
 
 
-TEST_REDIS_URL = _per_xdist_worker(TEST_REDIS_URL)
-# RabbitMQ tests share one vhost: a queue per xdist worker keeps each worker's tasks its own.
-CELERY_TASK_DEFAULT_QUEUE = f"celery-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+if env.bool("TEST_REDIS_URL_FINAL", default=False):
+    pass  # a worker or server started by a test: its parent resolved the URL already
+elif TEST_REDIS_EXPLICIT:
+    TEST_REDIS_URL = _per_xdist_worker(TEST_REDIS_URL)
+# RabbitMQ tests may share one vhost: a queue per run and xdist worker keeps each one's tasks its own.
+CELERY_TASK_DEFAULT_QUEUE = f"celery-{TEST_RUN_ID}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 def _postgres_reachable(url: str) -> bool:

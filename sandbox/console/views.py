@@ -17,6 +17,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import jobs
 from sandbox import webhooks
 from sandbox.console import actions, services
 from sandbox.console.forms import ActAsForm, AgentForm, AssignForm, BehaviourForm, ReplyForm
@@ -29,7 +30,6 @@ from sandbox.models import (
     SandboxWebhookDelivery,
 )
 from sandbox.serializers import file_token
-from sandbox.tasks import deliver_webhook
 
 
 def _partial(request: HttpRequest) -> bool:
@@ -279,7 +279,7 @@ def delivery_retry(request: HttpRequest, delivery_id: int) -> HttpResponse:
         raise Http404("No such delivery")
     attempts_before = delivery.attempts
     # Through the task, like every send: eager here, on the worker when one runs.
-    deliver_webhook.delay(delivery.pk, manual=True)
+    jobs.enqueue(jobs.DELIVER_SANDBOX_WEBHOOK, delivery.pk, True, what=f"sandbox webhook {delivery.pk}")
     delivery.refresh_from_db()
     if delivery.attempts == attempts_before:
         messages.info(request, f"Delivery #{delivery.pk} queued.")

@@ -14,8 +14,8 @@ from connections.models import CallbackSecret, CallbackSignature, Connection, Co
 from conversations.models import DeliveryStatus, EscalationEvent
 from core.models import AuditLogEntry
 from tests.botkit.test_signature_schemes import readme_verifier
-from tests.callbacks.conftest import emit_n, make_escalation
-from tests.factories import HubSpotAppFactory
+from tests.callbacks.conftest import emit_n
+from tests.factories import EscalationFactory, HubSpotAppFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,11 +95,13 @@ def test_another_tenants_admin_cannot_send(client, admin_b, own, receiver):
 
 
 def test_failed_deliveries_are_counted_and_listed_for_this_connection_only(client, admin_a, own, receiver):
-    escalation = make_escalation(own, receiver.url)
+    escalation = EscalationFactory(connection=own, callback_url=receiver.url)
     failed, _pending = emit_n(escalation, 2)
     EscalationEvent.objects.filter(pk=failed.pk).update(delivery_status=DeliveryStatus.FAILED)
     other = Connection.objects.create(tenant=own.tenant, app=own.app, portal_id=78, name="Other bot")
-    (foreign,) = emit_n(make_escalation(other, receiver.url, conversation_id="c2"), 1)
+    (foreign,) = emit_n(
+        EscalationFactory(connection=other, callback_url=receiver.url, conversation_id="c2"), 1
+    )
     EscalationEvent.objects.filter(pk=foreign.pk).update(delivery_status=DeliveryStatus.FAILED)
 
     panel = developer.panel(own)

@@ -18,7 +18,8 @@ from connections.models import CallbackSecret, CallbackSignature
 from connections.services import rotate_callback_secret
 from conversations import delivery
 from conversations.models import DeliveryStatus
-from tests.callbacks.conftest import emit_n, make_escalation
+from tests.callbacks.conftest import emit_n
+from tests.factories import EscalationFactory
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -43,7 +44,7 @@ def test_new_secrets_are_standard_base64_usable_by_both_schemes(connection):
 
 
 def test_default_scheme_is_ours_and_verifies_by_the_readme(connection, secret, receiver):
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     emit_n(escalation, 1)
 
     delivery.deliver_pending(escalation.pk)
@@ -60,7 +61,7 @@ def test_standard_webhooks_scheme_verifies_with_the_standardwebhooks_library(con
     connection.save()
     _, old = CallbackSecret.issue(connection)
     _, new = rotate_callback_secret(connection)  # two active: one v1 each
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     (event,) = emit_n(escalation, 1)
 
     delivery.deliver_pending(escalation.pk)
@@ -85,7 +86,7 @@ def test_standard_scheme_with_only_an_old_style_secret_is_held_with_a_clear_erro
     connection.callback_signature = CallbackSignature.STANDARD
     connection.save()
     CallbackSecret.objects.create(connection=connection, secret="whsec_" + "-_ab" * 11)  # URL-safe form
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     (event,) = emit_n(escalation, 1)
 
     delivery.deliver_pending(escalation.pk)

@@ -1,16 +1,10 @@
-"""Fixtures of the callback tests: a real HTTP receiver on 127.0.0.1 and escalations with events.
-
-The receiver is a threaded `http.server`, not a mock: the portal's real `requests` call goes over a
-socket, so timeouts, status codes and the exact bytes signed are what a bot would see.
-"""
+"""Fixtures of the callback tests: a bot on a real HTTP receiver (tests/http_receiver.py) on
+127.0.0.1, and escalations with events."""
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 
 import pytest
 
@@ -18,39 +12,26 @@ from connections.models import CallbackSecret, Connection, ConnectionStatus
 from conversations import events
 from conversations.models import Escalation, EventType
 from tests.factories import HubSpotAppFactory, TenantFactory
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float
-
-    @property
-    def json(self) -> dict:
-        return json.loads(self.body)
-
-    @property
-    def sequence(self) -> int:
-        return self.json["sequence"]
+from tests.http_receiver import HTTPReceiver, Reply, Request
 
 
 @dataclass
 class Receiver:
-    """Records every request; answers what `respond(envelope, nth_time_seen)` says (default 200).
-
-    An answer is a status code, or ("sleep", seconds, status) to answer late (a read timeout).
+    """A bot: records every request; answers what `respond(envelope, nth_time_seen)` says (200 by
+    default). An answer is a status code, or ("sleep", seconds, status) to answer late (a read timeout).
     """
 
+    server: HTTPReceiver
     url: str = ""
-    received: list[Received] = field(default_factory=list)
     respond: object = None
     delay: float = 0.0  # every answer waits this long (to widen race windows)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def received(self) -> list[Request]:
+        return self.server.matching(method=None)
 
     def sequences(self) -> list[int]:
-        return [r.sequence for r in self.received]
+        return [r.json["sequence"] for r in self.received]
 
     def fail_sequence(self, sequence: int, times: int, status: int = 500) -> None:
         def respond(envelope, seen):
@@ -58,50 +39,26 @@ class Receiver:
 
         self.respond = respond
 
-
-def _handler(receiver: Receiver):
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            with receiver.lock:
-                receiver.received.append(Received(self.path, dict(self.headers), body, time.monotonic()))
-                envelope = json.loads(body or b"{}")
-                seen = sum(1 for r in receiver.received if r.json.get("id") == envelope.get("id"))
-            answer = receiver.respond(envelope, seen) if receiver.respond else 200
-            if receiver.delay:
-                time.sleep(receiver.delay)
-            if isinstance(answer, tuple):
-                _, seconds, answer = answer
-                time.sleep(seconds)
-            payload = b'{"ok": true}' if answer < 300 else b'{"error": "bot down", "token": "s3cr3t-tok"}'
-            try:
-                self.send_response(answer)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the portal gave up waiting (read timeout)
-
-        def log_message(self, *args):
-            pass
-
-    return Handler
+    def answer(self, request: Request) -> Reply:
+        envelope = json.loads(request.body or b"{}")
+        seen = sum(1 for r in self.received if json.loads(r.body or b"{}").get("id") == envelope.get("id"))
+        answer = self.respond(envelope, seen) if self.respond else 200
+        delay = self.delay
+        if isinstance(answer, tuple):
+            _, seconds, answer = answer
+            delay += seconds
+        body = b'{"ok": true}' if answer < 300 else b'{"error": "bot down", "token": "s3cr3t-tok"}'
+        return Reply(status=answer, body=body, delay=delay)
 
 
 @pytest.fixture
 def receiver():
-    rec = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hitl/events"
-    try:
+    server = HTTPReceiver()
+    rec = Receiver(server)
+    server.respond = rec.answer
+    with server:
+        rec.url = server.url("/hitl/events")
         yield rec
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(autouse=True)
@@ -127,18 +84,6 @@ def connection(db):
 def secret(connection) -> str:
     _, plaintext = CallbackSecret.issue(connection)
     return plaintext
-
-
-def make_escalation(connection, url: str, *, conversation_id: str = "conv-1", **extra) -> Escalation:
-    return Escalation.objects.create(
-        connection=connection,
-        conversation_id=conversation_id,
-        user_name="Ada User",
-        user_phone="+14155550100",
-        title="Refund",
-        callback_url=url,
-        **extra,
-    )
 
 
 def emit_n(escalation: Escalation, n: int, start: int = 1):

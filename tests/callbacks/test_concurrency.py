@@ -7,7 +7,8 @@ from django.db import connection as db_connection
 
 from conversations import delivery
 from conversations.models import CallbackAttempt
-from tests.callbacks.conftest import emit_n, make_escalation
+from tests.callbacks.conftest import emit_n
+from tests.factories import EscalationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -44,7 +45,7 @@ def _race(escalation_id, workers: int) -> list:
 def test_concurrent_deliveries_post_each_event_once_and_in_order(connection, secret, receiver):
     # given: a slow bot widens the window in which both workers look at the same queue
     receiver.delay = 0.2
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     emit_n(escalation, 4)
 
     # when
@@ -60,7 +61,7 @@ def test_concurrent_deliveries_post_each_event_once_and_in_order(connection, sec
 def test_concurrent_deliveries_with_a_failure_attempt_it_once(connection, secret, receiver):
     receiver.delay = 0.2
     receiver.fail_sequence(2, times=1)
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     emit_n(escalation, 3)
 
     _race(escalation.pk, workers=3)

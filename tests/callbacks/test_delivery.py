@@ -9,7 +9,8 @@ from django.utils import timezone
 from conversations import callbacks, delivery
 from conversations.models import CallbackAttempt, DeliveryStatus, EscalationEvent
 from conversations.tasks import deliver_callbacks, sweep_due_callbacks
-from tests.callbacks.conftest import emit_n, make_escalation
+from tests.callbacks.conftest import emit_n
+from tests.factories import EscalationFactory
 
 pytestmark = pytest.mark.usefixtures("secret")
 
@@ -24,7 +25,7 @@ def statuses(escalation):
 
 
 def test_all_pending_events_go_out_in_sequence_order(connection, receiver):
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     emit_n(escalation, 3)
 
     run = delivery.deliver_pending(escalation.pk)
@@ -37,7 +38,7 @@ def test_all_pending_events_go_out_in_sequence_order(connection, receiver):
 
 def test_event_after_a_failing_one_waits_until_it_succeeds(connection, receiver):
     # given: the bot answers 500, then 503, then 200 to event 1
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     emit_n(escalation, 3)
     calls = {"n": 0}
 
@@ -72,7 +73,7 @@ def test_event_after_a_failing_one_waits_until_it_succeeds(connection, receiver)
 
 def test_backoff_follows_the_schedule_with_jitter(connection, receiver):
     receiver.respond = lambda envelope, seen: 503
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     (event,) = emit_n(escalation, 1)
     offset = 0.0
     waits = []
@@ -91,7 +92,7 @@ def test_backoff_follows_the_schedule_with_jitter(connection, receiver):
 def test_gives_up_after_max_age_then_continues_with_the_next_event(connection, receiver):
     # given: event 1 keeps failing and is older than 24 h, with the whole schedule behind it
     receiver.fail_sequence(1, times=100, status=500)
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     emit_n(escalation, 2)
     EscalationEvent.objects.filter(escalation=escalation, sequence=1).update(attempts=6)
 
@@ -109,7 +110,7 @@ def test_gives_up_after_max_age_then_continues_with_the_next_event(connection, r
 
 
 def test_manual_retry_requeues_a_failed_event(connection, receiver, django_capture_on_commit_callbacks):
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     (event,) = emit_n(escalation, 1)
     EscalationEvent.objects.filter(pk=event.pk).update(delivery_status=DeliveryStatus.FAILED, attempts=9)
 
@@ -126,7 +127,7 @@ def test_every_attempt_is_recorded_with_status_duration_error_and_excerpt(connec
     # given: 500 with a body holding a token, then too slow (read timeout), then 200
     answers = iter([500, ("sleep", 1.0, 200), 200])
     receiver.respond = lambda envelope, seen: next(answers)
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     (event,) = emit_n(escalation, 1)
 
     delivery.deliver_pending(escalation.pk, task_id="task-1")
@@ -144,7 +145,9 @@ def test_every_attempt_is_recorded_with_status_duration_error_and_excerpt(connec
 
 
 def test_connection_refused_is_a_failed_attempt(connection, receiver):
-    escalation = make_escalation(connection, "http://127.0.0.1:9/hitl")  # discard port: nothing listens
+    escalation = EscalationFactory(
+        connection=connection, callback_url="http://127.0.0.1:9/hitl"
+    )  # discard port: nothing listens
     (event,) = emit_n(escalation, 1)
     run = delivery.deliver_pending(escalation.pk)
     attempt = event.callback_attempts.get()
@@ -155,7 +158,7 @@ def test_connection_refused_is_a_failed_attempt(connection, receiver):
 def test_errors_quoting_the_url_are_stored_without_its_token(connection, receiver, monkeypatch):
     # given: the bot's URL carries a token, and the connection fails with a message quoting the URL
     url = f"{receiver.url}?token=s3cr3t-bot-token"
-    escalation = make_escalation(connection, url)
+    escalation = EscalationFactory(connection=connection, callback_url=url)
     (event,) = emit_n(escalation, 1)
 
     def unreachable(session, target, **kwargs):
@@ -173,7 +176,7 @@ def test_errors_quoting_the_url_are_stored_without_its_token(connection, receive
 
 def test_redirects_are_not_followed(connection, receiver):
     receiver.respond = lambda envelope, seen: 307 if seen == 1 else 200
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     (event,) = emit_n(escalation, 1)
     delivery.deliver_pending(escalation.pk)
     attempt = event.callback_attempts.get()
@@ -185,7 +188,7 @@ def test_private_callback_refused_when_not_allowed(connection, receiver, setting
     # given: a URL resolving to loopback while HITL_ALLOW_PRIVATE_CALLBACKS is off
     settings.HITL_ALLOW_PRIVATE_CALLBACKS = False
     url = receiver.url.replace("http://", "https://")
-    escalation = make_escalation(connection, url)
+    escalation = EscalationFactory(connection=connection, callback_url=url)
     (event,) = emit_n(escalation, 1)
 
     run = delivery.deliver_pending(escalation.pk)
@@ -208,7 +211,7 @@ def test_private_callback_refused_when_not_allowed(connection, receiver, setting
 
 
 def test_escalation_without_callback_url_is_pull_only(connection, receiver):
-    escalation = make_escalation(connection, "")
+    escalation = EscalationFactory(connection=connection, callback_url="")
     emit_n(escalation, 2)
     assert statuses(escalation) == ["no_callback", "no_callback"]
     assert delivery.deliver_pending(escalation.pk).attempts == 0
@@ -221,7 +224,7 @@ def test_eager_mode_makes_one_attempt_and_leaves_the_retry_to_the_sweep(
     # given: eager tasks (the embedded install) and a bot that is down
     assert settings.CELERY_TASK_ALWAYS_EAGER
     receiver.respond = lambda envelope, seen: 503
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
 
     # when: the event is emitted and its transaction commits
     with django_capture_on_commit_callbacks(execute=True):
@@ -243,10 +246,10 @@ def test_eager_mode_makes_one_attempt_and_leaves_the_retry_to_the_sweep(
 
 def test_sweep_enqueues_only_escalations_whose_first_pending_event_is_due(connection, receiver):
     now = timezone.now()
-    due = make_escalation(connection, receiver.url, conversation_id="due")
-    waiting = make_escalation(connection, receiver.url, conversation_id="waiting")
-    fresh = make_escalation(connection, receiver.url, conversation_id="fresh")
-    lost = make_escalation(connection, receiver.url, conversation_id="lost")
+    due = EscalationFactory(connection=connection, callback_url=receiver.url, conversation_id="due")
+    waiting = EscalationFactory(connection=connection, callback_url=receiver.url, conversation_id="waiting")
+    fresh = EscalationFactory(connection=connection, callback_url=receiver.url, conversation_id="fresh")
+    lost = EscalationFactory(connection=connection, callback_url=receiver.url, conversation_id="lost")
     for escalation in (due, waiting, fresh, lost):
         emit_n(escalation, 2)
     EscalationEvent.objects.filter(escalation=due, sequence=1).update(next_attempt_at=now)
@@ -264,7 +267,7 @@ def test_sweep_enqueues_only_escalations_whose_first_pending_event_is_due(connec
 
 
 def test_task_is_idempotent(connection, receiver):
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     emit_n(escalation, 2)
     assert deliver_callbacks.apply(args=(str(escalation.pk),)).get() == 2
     assert deliver_callbacks.apply(args=(str(escalation.pk),)).get() == 0
@@ -278,7 +281,7 @@ def test_management_command_flushes_due_retries(connection, receiver):
 
     from django.core.management import call_command
 
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     emit_n(escalation, 2)
     an_hour_ago = timezone.now() - dt.timedelta(hours=1)
     EscalationEvent.objects.filter(escalation=escalation).update(created_at=an_hour_ago)
@@ -291,7 +294,7 @@ def test_management_command_flushes_due_retries(connection, receiver):
 def test_retry_failed_requeues_every_given_up_event_in_order(
     connection, receiver, django_capture_on_commit_callbacks
 ):
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     emit_n(escalation, 3)
     EscalationEvent.objects.filter(escalation=escalation, sequence__in=[1, 3]).update(
         delivery_status=DeliveryStatus.FAILED, attempts=7
@@ -310,7 +313,7 @@ def test_retry_failed_requeues_every_given_up_event_in_order(
 def test_response_excerpt_is_truncated(connection, receiver, monkeypatch):
     from conversations import callbacks
 
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     (event,) = emit_n(escalation, 1)
     receiver.respond = lambda envelope, seen: 500
     monkeypatch.setattr(callbacks, "EXCERPT_CHARS", 5)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from connections.models import CustomChannel
 from conversations import delivery, events
 from conversations.models import EventType
-from tests.callbacks.conftest import make_escalation
+from tests.factories import EscalationFactory
 
 pytestmark = pytest.mark.usefixtures("secret")
 
@@ -50,7 +50,7 @@ def patches(rsps):
 
 
 def test_a_delivered_agent_message_is_reported_sent(connection, receiver, hubspot_api):
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     agent_message(escalation)
 
     delivery.deliver_pending(escalation.pk)
@@ -61,7 +61,7 @@ def test_a_delivered_agent_message_is_reported_sent(connection, receiver, hubspo
 
 def test_an_agent_message_given_up_is_reported_failed(connection, receiver, hubspot_api):
     receiver.fail_sequence(1, times=100, status=500)
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     event = agent_message(escalation)
     type(event).objects.filter(pk=event.pk).update(attempts=6)
 
@@ -73,7 +73,7 @@ def test_an_agent_message_given_up_is_reported_failed(connection, receiver, hubs
 
 def test_a_failed_attempt_that_will_be_retried_reports_nothing(connection, receiver, hubspot_api):
     receiver.fail_sequence(1, times=1, status=500)
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     agent_message(escalation)
 
     delivery.deliver_pending(escalation.pk)
@@ -88,7 +88,7 @@ def test_a_refused_report_does_not_disturb_delivery(connection, receiver, hubspo
         json={"status": "error", "message": "nope", "category": "VALIDATION_ERROR"},
         status=400,
     )
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     agent_message(escalation)
 
     run = delivery.deliver_pending(escalation.pk)

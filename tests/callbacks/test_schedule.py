@@ -5,14 +5,16 @@ from django.conf import settings
 from hitl_portal.celery import app
 
 
-def test_beat_runs_both_sweeps_every_minute():
+def test_beat_runs_the_callback_sweeps():
     app.loader.import_default_modules()
     entries = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    for name in (
-        "conversations.tasks.callbacks.sweep_due_callbacks",
-        "conversations.tasks.callbacks.expire_unassigned_escalations",
-    ):
-        assert entries[name] == 60.0
+    # Due retries and expired claims every few seconds: a lost worker's callback resumes within 15 s.
+    assert (
+        entries["conversations.tasks.callbacks.sweep_due_callbacks"] == settings.HITL_CALLBACK_SWEEP_SECONDS
+    )
+    assert settings.HITL_CALLBACK_SWEEP_SECONDS + settings.HITL_CALLBACK_CLAIM_LEASE_SECONDS < 15
+    assert entries["conversations.tasks.callbacks.expire_unassigned_escalations"] == 60.0
+    for name in entries:
         assert name in app.tasks
 
 

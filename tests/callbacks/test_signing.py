@@ -10,7 +10,8 @@ from connections.models import CallbackSecret
 from connections.services import rotate_callback_secret
 from conversations import delivery
 from conversations.callbacks import USER_AGENT, signature_header, verify_signature
-from tests.callbacks.conftest import emit_n, make_escalation
+from tests.callbacks.conftest import emit_n
+from tests.factories import EscalationFactory
 
 
 def by_hand(secret: str, t: str, body: bytes) -> str:
@@ -26,7 +27,7 @@ def parse(header: str) -> tuple[str, list[str]]:
 
 def test_callback_is_signed_over_the_raw_body_with_the_connection_secret(connection, secret, receiver):
     # given
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     (event,) = emit_n(escalation, 1)
 
     # when
@@ -46,7 +47,7 @@ def test_callback_is_signed_over_the_raw_body_with_the_connection_secret(connect
         "id": str(event.id),
         "type": "escalation.message",
         "escalation_id": str(escalation.pk),
-        "conversation_id": "conv-1",
+        "conversation_id": escalation.conversation_id,
         "sequence": 1,
         "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
         "data": {"text": "message 1"},
@@ -58,7 +59,7 @@ def test_during_rotation_one_v1_per_active_secret_newest_first_and_both_verify(c
     # given: an old secret, then a rotation (two active), and a third rotation retires the oldest
     _, old = CallbackSecret.issue(connection)
     _, new = rotate_callback_secret(connection)
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     emit_n(escalation, 1)
 
     # when
@@ -78,7 +79,7 @@ def test_retired_secret_no_longer_signs(connection, receiver):
     _, oldest = CallbackSecret.issue(connection)
     rotate_callback_secret(connection)
     _, newest = rotate_callback_secret(connection)  # keeps two: oldest is retired
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     emit_n(escalation, 1)
     delivery.deliver_pending(escalation.pk)
     (request,) = receiver.received
@@ -118,7 +119,7 @@ def test_verify_rejects_stale_and_future_timestamps():
 
 
 def test_no_active_secret_means_no_unsigned_post(connection, receiver):
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
     (event,) = emit_n(escalation, 1)
     run = delivery.deliver_pending(escalation.pk)
     assert receiver.received == []

@@ -9,7 +9,7 @@ from django.utils import timezone
 from conversations.models import Escalation, EscalationStatus, EventType
 from conversations.tasks import expire_unassigned_escalations
 from conversations.timeouts import expire_unassigned
-from tests.callbacks.conftest import make_escalation
+from tests.factories import EscalationFactory
 
 
 @pytest.fixture
@@ -23,7 +23,9 @@ def no_http(monkeypatch):
 
 
 def started(connection, minutes_ago: float, **extra) -> Escalation:
-    escalation = make_escalation(connection, "", conversation_id=f"c-{Escalation.objects.count()}", **extra)
+    escalation = EscalationFactory(
+        connection=connection, callback_url="", conversation_id=f"c-{Escalation.objects.count()}", **extra
+    )
     Escalation.objects.filter(pk=escalation.pk).update(
         created_at=timezone.now() - dt.timedelta(minutes=minutes_ago)
     )

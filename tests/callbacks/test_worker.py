@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from tests.callbacks.conftest import emit_n, make_escalation
+from tests.callbacks.conftest import emit_n
+from tests.factories import EscalationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -20,7 +21,7 @@ def test_worker_delivers_in_order_and_retries_with_a_countdown(
 ):
     # given: the bot fails event 1 once
     receiver.fail_sequence(1, times=1, status=503)
-    escalation = make_escalation(connection, receiver.url)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
 
     # when: two events are emitted (each commit enqueues deliver_callbacks on Redis)
     emit_n(escalation, 2)

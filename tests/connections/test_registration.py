@@ -23,6 +23,7 @@ from connections.webhook_urls import channel_webhook_url
 from core.models import AuditLogEntry
 from sandbox.models import SandboxChannel
 from tests.connections.helpers import accounts_by_inbox, live_channels, sandbox_app
+from tests.jobs import captured_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,11 +70,11 @@ def test_ten_registrations_in_a_row_leave_one_channel_and_one_account_per_inbox(
 
 
 def test_a_queued_registration_is_not_enqueued_again(with_inboxes):
-    with mock.patch.object(tasks.register_channel, "delay") as delay:
+    with captured_jobs() as queued:
         for _ in range(3):
             registration.request_registration(with_inboxes)
 
-    delay.assert_called_once_with(with_inboxes.pk)
+    assert [(job.name, job.args) for job in queued] == [(tasks.register_channel.name, (with_inboxes.pk,))]
     assert state_of(with_inboxes).state == RegistrationState.QUEUED
     requests = AuditLogEntry.objects.filter(action="channel.register", details__phase="requested")
     assert requests.count() == 3
@@ -81,14 +82,14 @@ def test_a_queued_registration_is_not_enqueued_again(with_inboxes):
 
 
 def test_a_lost_run_can_be_requested_again(with_inboxes):
-    with mock.patch.object(tasks.register_channel, "delay") as delay:
+    with captured_jobs() as queued:
         registration.request_registration(with_inboxes)
         ChannelRegistration.objects.filter(connection=with_inboxes).update(
             updated_at=state_of(with_inboxes).updated_at - registration.STALE_AFTER
         )
         registration.request_registration(with_inboxes)
 
-    assert delay.call_count == 2
+    assert len(queued) == 2
 
 
 def test_an_existing_channel_with_our_webhook_url_is_reused(with_inboxes, hubspot, app):

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from connections.models import BotApiKey
 from conversations.models import BotApiRequest, Escalation, EscalationStatus
-from tests.console.factories import escalation
+from tests.factories import escalation
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from conversations.models import (
     WebhookReceipt,
 )
 from core.models import AuditLogEntry
-from tests.console.factories import T0, escalation, message
+from tests.factories import T0, escalation, message
 
 pytestmark = pytest.mark.django_db
 
@@ -242,18 +242,18 @@ def test_the_change_page_edits_nothing(client, admin_a, story):
     assert "<form" not in response.content.decode().split('id="content-main"')[1].split("esc-actions")[0]
 
 
-def test_retry_failed_callbacks(client, admin_a, story, django_capture_on_commit_callbacks, monkeypatch):
-    from conversations.tasks import callbacks as callback_tasks
+def queued(jobs, task: str) -> list:
+    return [job.args[0] for job in jobs if job.name.endswith(f".{task}")]
 
-    queued = []
-    monkeypatch.setattr(callback_tasks.deliver_callbacks, "delay", lambda pk: queued.append(pk))
+
+def test_retry_failed_callbacks(client, admin_a, story, django_capture_on_commit_callbacks, queued_jobs):
     client.force_login(admin_a)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(action_url(story, "retry-callbacks"), follow=True)
     assert "Re-queued 1 failed callback for the bot." in response.content.decode()
     event = EscalationEvent.objects.get(escalation=story, sequence=1)
     assert event.delivery_status == DeliveryStatus.PENDING and event.attempts == 0
-    assert queued == [str(story.pk)]
+    assert queued(queued_jobs, "deliver_callbacks") == [str(story.pk)]
     entry = AuditLogEntry.objects.get(action="escalation.retry_callbacks")
     assert (
         entry.actor == admin_a
@@ -266,12 +266,8 @@ def test_retry_failed_callbacks(client, admin_a, story, django_capture_on_commit
 
 
 def test_resend_a_failed_publish_keeps_the_idempotency_id(
-    client, admin_a, story, django_capture_on_commit_callbacks, monkeypatch
+    client, admin_a, story, django_capture_on_commit_callbacks, queued_jobs
 ):
-    from conversations.tasks import publishing as publishing_tasks
-
-    queued = []
-    monkeypatch.setattr(publishing_tasks.publish_escalation, "delay", lambda pk: queued.append(pk))
     failed = story.messages.get(position=5)
     idempotency_id = failed.idempotency_id
     client.force_login(admin_a)
@@ -281,7 +277,7 @@ def test_resend_a_failed_publish_keeps_the_idempotency_id(
     failed.refresh_from_db()
     assert failed.publish_status == PublishStatus.PENDING and failed.publish_error == ""
     assert failed.idempotency_id == idempotency_id and failed.pk == story.messages.get(position=5).pk
-    assert queued == [str(story.pk)]
+    assert queued(queued_jobs, "publish_escalation") == [str(story.pk)]
     assert AuditLogEntry.objects.filter(action="escalation.resend_publish", outcome="success").count() == 1
 
 
@@ -299,11 +295,7 @@ def test_a_failed_escalation_is_not_resent(client, admin_a, inbox_a):
     assert esc.messages.get().publish_status == PublishStatus.FAILED
 
 
-def test_close_as_the_bot_api_does(client, admin_a, story, django_capture_on_commit_callbacks, monkeypatch):
-    from conversations.tasks import publishing as publishing_tasks
-
-    closing = []
-    monkeypatch.setattr(publishing_tasks.close_hubspot_thread, "delay", lambda pk: closing.append(pk))
+def test_close_as_the_bot_api_does(client, admin_a, story, django_capture_on_commit_callbacks, queued_jobs):
     client.force_login(admin_a)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(action_url(story, "close"), follow=True)
@@ -312,7 +304,7 @@ def test_close_as_the_bot_api_does(client, admin_a, story, django_capture_on_com
     # Recorded as this admin's close, not the bot's (the bot's callback says admin_closed).
     assert story.status == EscalationStatus.CLOSED and story.close_reason == CloseReason.ADMIN_CLOSED
     assert story.closed_by == admin_a
-    assert closing == [str(story.pk)]
+    assert queued(queued_jobs, "close_hubspot_thread") == [str(story.pk)]
     closed = EscalationEvent.objects.get(escalation=story, type=EventType.CLOSED)
     assert closed.data["reason"] == "admin_closed"
     assert EscalationEvent.objects.filter(escalation=story, type=EventType.CLOSED).count() == 1
@@ -321,10 +313,7 @@ def test_close_as_the_bot_api_does(client, admin_a, story, django_capture_on_com
     assert Escalation.objects.get(pk=story.pk).status == EscalationStatus.CLOSED
 
 
-def test_superuser_may_act_on_any_tenant(client, superuser, story, monkeypatch):
-    from conversations.tasks import publishing as publishing_tasks
-
-    monkeypatch.setattr(publishing_tasks.close_hubspot_thread, "delay", lambda pk: None)
+def test_superuser_may_act_on_any_tenant(client, superuser, story, queued_jobs):
     client.force_login(superuser)
     assert client.post(action_url(story, "close")).status_code == 302
     story.refresh_from_db()

@@ -12,7 +12,7 @@ from django.http import StreamingHttpResponse
 from conversations.admin.escalation_export import HEADERS
 from conversations.models import CloseReason, EscalationStatus, FailureReason
 from tests.console.conftest import EXPORT_URL
-from tests.console.factories import T0, escalation
+from tests.factories import T0, escalation
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from conversations.models import CloseReason, EscalationStatus, FailureReason
 from tests.console.conftest import LIST_URL
-from tests.console.factories import T0, escalation
+from tests.factories import T0, escalation
 
 pytestmark = pytest.mark.django_db
 

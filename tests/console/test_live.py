@@ -14,7 +14,7 @@ from conversations import lifecycle
 from conversations.admin.escalation_display import iso
 from conversations.models import Escalation, EscalationStatus
 from tests.console.conftest import LIVE_URL
-from tests.console.factories import escalation
+from tests.factories import escalation
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ import datetime as dt
 
 from conversations import metrics
 from conversations.models import EscalationStatus as S
-from tests.console_logs.factories import EscalationFactory, at
-from tests.factories import InboxFactory
+from tests.factories import EscalationFactory, InboxFactory, at
 
 NOV = dt.date(2026, 11, 1)
 PERIOD = metrics.Period(NOV, dt.date(2026, 11, 7))

@@ -9,8 +9,13 @@ from conversations.models import CallbackAttempt, DeliveryStatus, EscalationEven
 from core.models import AuditLogEntry
 from tenants.models import Role
 from tests.console_logs.conftest import change_url, changelist_url, messages_of, run_action
-from tests.console_logs.factories import CallbackAttemptFactory, EscalationEventFactory, EscalationFactory
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import (
+    CallbackAttemptFactory,
+    EscalationEventFactory,
+    EscalationFactory,
+    MembershipFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -4,12 +4,11 @@ the second, reasons; through SQL percentiles (PostgreSQL) and the Python fallbac
 import datetime as dt
 
 import pytest
-from django.db import connection as db_connection
 from django.utils import timezone
 
 from conversations import metrics
-from tests.console_logs.factories import EscalationFactory, at
 from tests.console_logs.known_data import PERIOD, day, sec
+from tests.factories import EscalationFactory, at
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +61,7 @@ def test_figures_with_python_percentiles(known, tenant_a):
     assert_tenant_a_figures(figures(tenant_a, percentiles="python"))
 
 
-@pytest.mark.skipif(db_connection.vendor != "postgresql", reason="percentile_cont is PostgreSQL's")
+@pytest.mark.postgres  # percentile_cont is PostgreSQL's
 def test_figures_with_sql_percentiles(known, tenant_a):
     assert_tenant_a_figures(figures(tenant_a, percentiles="sql"))
 

@@ -9,8 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tenants.models import Role
-from tests.console_logs.factories import EscalationFactory
-from tests.factories import InboxFactory, MembershipFactory, TenantFactory, UserFactory
+from tests.factories import EscalationFactory, InboxFactory, MembershipFactory, TenantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

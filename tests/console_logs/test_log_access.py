@@ -10,14 +10,14 @@ from django.urls import reverse
 
 from conversations.models import CallbackAttempt, EscalationEvent, HubSpotEvent, WebhookReceipt
 from tests.console_logs.conftest import change_url, changelist_url
-from tests.console_logs.factories import (
+from tests.factories import (
     CallbackAttemptFactory,
+    ConnectionFactory,
     EscalationEventFactory,
     EscalationFactory,
     HubSpotEventFactory,
     WebhookReceiptFactory,
 )
-from tests.factories import ConnectionFactory
 
 pytestmark = pytest.mark.django_db
 MODELS = [WebhookReceipt, HubSpotEvent, EscalationEvent, CallbackAttempt]

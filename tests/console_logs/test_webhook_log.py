@@ -10,9 +10,14 @@ from conversations.models import EscalationEvent, EscalationStatus, HubSpotEvent
 from core.models import AuditLogEntry
 from tenants.models import Role
 from tests.console_logs.conftest import change_url, changelist_url, messages_of, run_action
-from tests.console_logs.factories import HubSpotEventFactory, WebhookReceiptFactory
-from tests.factories import MembershipFactory, UserFactory
-from tests.webhooks.conftest import cache_actor, make_escalation
+from tests.factories import (
+    EscalationFactory,
+    HubSpotEventFactory,
+    MembershipFactory,
+    UserFactory,
+    WebhookReceiptFactory,
+)
+from tests.webhooks.conftest import cache_actor
 from tests.webhooks.helpers import deliver, encode, path_of, signed_headers, webhook_url
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +52,7 @@ def send(client, conn_a, django_capture_on_commit_callbacks):
 
 @pytest.fixture
 def assigned_once(send, conn_a):
-    escalation = make_escalation(conn_a, thread_id="9001")
+    escalation = EscalationFactory(connection=conn_a, hubspot_thread_id="9001", status=EscalationStatus.OPEN)
     cache_actor(conn_a, "A-1002", "Bob Support", "bob@example.com")
     send([assigned()])
     event = HubSpotEvent.objects.get()
@@ -100,7 +105,7 @@ def test_reprocessing_an_ignored_event_applies_it_once_its_cause_is_fixed(
     client, admin_a, send, conn_a, django_capture_on_commit_callbacks
 ):
     # The webhook came before the escalation knew its thread: "not an escalation thread".
-    escalation = make_escalation(conn_a, thread_id="")
+    escalation = EscalationFactory(connection=conn_a, hubspot_thread_id="", status=EscalationStatus.OPEN)
     cache_actor(conn_a, "A-1002", "Bob Support")
     send([assigned()])
     event = HubSpotEvent.objects.get()

@@ -5,10 +5,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from connections.models import Connection
 from conversations import lifecycle
-from conversations.models import Escalation, EscalationStatus
-from tests.factories import HubSpotAppFactory
+from conversations.models import EscalationStatus
+from tests.factories import EscalationFactory
 
 T0 = timezone.now().replace(microsecond=0)
 
@@ -19,16 +18,7 @@ def at(seconds: int) -> dt.datetime:
 
 @pytest.fixture
 def escalation(tenant_a):
-    connection = Connection.objects.create(
-        tenant=tenant_a, app=HubSpotAppFactory(tenant=tenant_a), portal_id=9
-    )
-    return Escalation.objects.create(
-        connection=connection,
-        conversation_id="conv-1",
-        user_name="Ada",
-        user_email="ada@example.com",
-        title="Help",
-    )
+    return EscalationFactory(connection__tenant=tenant_a)
 
 
 def events(esc) -> list[tuple[int, str]]:

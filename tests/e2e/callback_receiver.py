@@ -1,4 +1,4 @@
-"""A bot's callback endpoint on 127.0.0.1: a threaded http.server that verifies X-HITL-Signature.
+"""A bot's callback endpoint on 127.0.0.1 (tests/http_receiver.py) that verifies X-HITL-Signature.
 
 It plays the bot in the end-to-end tests. Each POST is checked against the callback secret (the
 same way the issue tells bot authors to: HMAC-SHA256 of "<t>.<raw body>", any v1 may match, 5 min
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.http_receiver import HTTPReceiver, Reply, Request
 
 
 def signature_ok(header: str, body: bytes, secret: str, tolerance: int = 300) -> bool:
@@ -35,51 +35,36 @@ class CallbackReceiver:
         self.accepted: list[dict] = []  # envelopes answered 2xx, in arrival order
         self.attempts: list[tuple[int, bytes]] = []  # every POST: (status answered, body)
         self.failures: deque[int] = deque()  # statuses for the next valid POSTs (then 200)
-        self._cond = threading.Condition()
-        receiver = self
+        self._server = HTTPReceiver(self._answer)
+        self._lock = threading.Lock()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver._cond:
-                    if not signature_ok(self.headers.get("X-HITL-Signature", ""), body, receiver.secret):
-                        status = 401
-                    elif receiver.failures:
-                        status = receiver.failures.popleft()
-                    else:
-                        status = 200
-                        receiver.accepted.append(json.loads(body))
-                    receiver.attempts.append((status, body))
-                    receiver._cond.notify_all()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain")
-                self.end_headers()
-                self.wfile.write(b"ok" if status == 200 else b"bot says no")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def _answer(self, request: Request) -> Reply:
+        with self._lock:
+            if not signature_ok(request.headers.get("X-HITL-Signature", ""), request.body, self.secret):
+                status = 401
+            elif self.failures:
+                status = self.failures.popleft()
+            else:
+                status = 200
+                self.accepted.append(request.json)
+            self.attempts.append((status, request.body))
+        return Reply(status, b"ok" if status == 200 else b"bot says no", content_type="text/plain")
 
     def start(self) -> CallbackReceiver:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._server.stop()
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/bot/callback"
+        return self._server.url("/bot/callback")
 
     def received(self) -> list[dict]:
-        with self._cond:
+        with self._lock:
             return list(self.accepted)
 
     def rejected(self) -> int:
-        with self._cond:
+        with self._lock:
             return sum(status == 401 for status, _ in self.attempts)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.e2e.callback_receiver import signature_ok
+from tests.http_receiver import HTTPReceiver, Reply
 
 
 @dataclass
@@ -30,56 +31,38 @@ class Post:
 class FaultyBot:
     def __init__(self, secret: str) -> None:
         self.secret = secret
-        self.port = 0
         self.posts: list[Post] = []
         self.applied: dict[str, list[dict]] = defaultdict(list)  # escalation id -> envelopes
         self.applied_ids: set[str] = set()
         self.redeliveries: list[str] = []  # event ids POSTed again after being applied
-        self.failures: deque[int] = deque()  # statuses for the next valid POSTs
+        # What the next valid POSTs get: a status, ("slow", s) (200 after s seconds) or ("timeout",
+        # s) (504 after s seconds, not applied: the bot gave up too). Per escalation id first.
+        self.failures: deque = deque()
+        self.failures_for: dict[str, deque] = defaultdict(deque)
         self.bad_signatures = 0
         self.hold_next = threading.Event()  # set: hold the next valid POST
         self.holding = threading.Event()  # set by the handler once it holds one
         self.release = threading.Event()
         self._cond = threading.Condition()
-        self._server: ThreadingHTTPServer | None = None
+        self._server = HTTPReceiver(
+            lambda request: Reply(self._answer(request.headers.get("X-HITL-Signature", ""), request.body))
+        )
 
     # Up and down -------------------------------------------------------------------------------
 
     def start(self) -> FaultyBot:
-        bot = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status = bot._answer(self.headers.get("X-HITL-Signature", ""), body)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:
-                    pass  # the sender died while we held it
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        """Listen (again, on the same port after a stop())."""
+        self._server.start()
         return self
 
     def stop(self) -> None:
         """Close the socket: callbacks now get "connection refused"."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self._server.stop()
         self.release.set()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/bot/callback"
+        return self._server.url("/bot/callback")
 
     # One POST ----------------------------------------------------------------------------------
 
@@ -90,10 +73,20 @@ class FaultyBot:
             return 401
         envelope = json.loads(body)
         with self._cond:
-            if self.failures:
-                status = self.failures.popleft()
-                self._record(envelope, status)
-                return status
+            queue = self.failures_for.get(str(envelope["escalation_id"])) or self.failures
+            planned = queue.popleft() if queue else None
+        if isinstance(planned, tuple):
+            kind, seconds = planned
+            time.sleep(seconds)
+            if kind == "timeout":
+                with self._cond:
+                    self._record(envelope, 504)
+                return 504
+            planned = None  # slow, then answered like any other POST
+        with self._cond:
+            if planned is not None:
+                self._record(envelope, planned)
+                return planned
             held = self.hold_next.is_set()
             if held:
                 self.hold_next.clear()

@@ -89,7 +89,7 @@ def test_bot_api_answers_normally_while_the_broker_is_down(
 
     broker.crash()
     down_at = time.monotonic()
-    caplog.set_level(logging.WARNING, logger="conversations.enqueue")
+    caplog.set_level(logging.WARNING, logger="core.jobs")
     during = calls.start("outage-during")  # stored; its publish is lost
     calls.say(before, "Still there?")
     calls.say(during, "Hello from the outage")

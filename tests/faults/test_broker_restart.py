@@ -34,7 +34,7 @@ def test_broker_restarts_while_webhooks_arrive(
         e2e_settings.TEST_REDIS_URL = broker.url  # tests/worker.py: the worker's and our broker
         e2e_settings.HITL_SWEEP_GRACE_SECONDS = 2  # the sweeps run here (World.beat)
         e2e_settings.SANDBOX_WEBHOOK_RETRY_BASE_SECONDS = 1  # HubSpot retries sooner
-        monkeypatch.setattr(sandbox_tasks.deliver_webhook, "delay", lambda *args, **kwargs: None)
+        monkeypatch.setattr(sandbox_tasks.deliver_webhook, "apply_async", lambda *args, **kwargs: None)
         start_celery_worker("faults")
         world = World(live_server.url, provisioned, faulty_bot, "Redis crash+restart")
         with HubSpotSender() as hubspot:

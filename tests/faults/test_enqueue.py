@@ -1,56 +1,65 @@
-"""conversations/enqueue.py: a broker that cannot take a task is logged, never raised, and the
-log does not carry the broker's credentials."""
+"""core/jobs.py: a broker that cannot take a task is logged, never raised, and the log does not carry
+the broker's credentials; on-commit jobs wait for the commit; countdowns never run eagerly."""
 
 import logging
+from unittest import mock
 
 import pytest
 
-from conversations.enqueue import enqueue, enqueue_on_commit
-from conversations.tasks.publishing import publish_escalation
+from core import jobs
 from tests.faults.redis_server import free_port
+from tests.jobs import captured_jobs
 from tests.worker import using_broker
 
 
 def test_a_refused_broker_is_logged_without_its_password(caplog):
     dead = f"redis://:s3cret-pass@127.0.0.1:{free_port()}/0"  # nothing listens there
-    caplog.set_level(logging.WARNING, logger="conversations.enqueue")
+    caplog.set_level(logging.WARNING, logger="core.jobs")
     with using_broker(dead):
-        assert enqueue(publish_escalation, "e-1", what="publish of escalation e-1") is False
+        assert jobs.enqueue(jobs.PUBLISH_ESCALATION, "e-1", what="publish of escalation e-1") is False
 
-    [line] = [r.getMessage() for r in caplog.records if r.name == "conversations.enqueue"]
+    [line] = [r.getMessage() for r in caplog.records if r.name == "core.jobs"]
     assert line.startswith("broker unavailable: publish of escalation e-1 left for the sweep")
     assert "OperationalError" in line and "s3cret" not in line
 
 
-class _Refusing:
-    """A task whose broker quotes its URL, credentials and all, in the error."""
+def test_credentials_quoted_by_a_transport_are_scrubbed(caplog):
+    calls = []
 
-    def __init__(self):
-        self.calls = []
-
-    def delay(self, *args):
-        self.calls.append(args)
+    def refusing(task, args, countdown):
+        calls.append(args)
         raise ConnectionError("cannot reach amqp://hitl:s3cret-pass@rabbit:5672/hitl")
 
-
-def test_credentials_quoted_by_a_transport_are_scrubbed(caplog):
-    task = _Refusing()
-    caplog.set_level(logging.WARNING, logger="conversations.enqueue")
-    assert enqueue(task, "e-2", what="thread close of escalation e-2") is False
-    assert task.calls == [("e-2",)]
+    caplog.set_level(logging.WARNING, logger="core.jobs")
+    with mock.patch("core.jobs._send", refusing):
+        assert jobs.enqueue(jobs.CLOSE_HUBSPOT_THREAD, "e-2", what="thread close of escalation e-2") is False
+    assert calls == [("e-2",)]
     assert "s3cret" not in caplog.text and "amqp://***@rabbit:5672/hitl" in caplog.text
 
 
 @pytest.mark.django_db
 def test_enqueue_on_commit_waits_for_the_commit(django_capture_on_commit_callbacks):
-    sent = []
-
-    class _Task:
-        @staticmethod
-        def delay(*args):
-            sent.append(args)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        enqueue_on_commit(_Task, "e-3", what="publish of escalation e-3")
+    with captured_jobs() as sent, django_capture_on_commit_callbacks(execute=True):
+        jobs.enqueue_on_commit(jobs.PUBLISH_ESCALATION, "e-3", what="publish of escalation e-3")
         assert sent == []
-    assert sent == [("e-3",)]
+    assert [(job.name, job.args) for job in sent] == [(jobs.PUBLISH_ESCALATION, ("e-3",))]
+
+
+def test_a_countdown_is_left_to_the_sweep_when_eager_and_queued_from_a_worker():
+    with captured_jobs() as sent:
+        assert jobs.enqueue(jobs.DELIVER_CALLBACKS, "e-4", countdown=30, what="retry") is False
+    assert sent == []
+    with captured_jobs(as_worker=True) as sent:
+        assert jobs.enqueue(jobs.DELIVER_CALLBACKS, "e-4", countdown=-3, what="retry") is True
+    assert [(job.args, job.countdown) for job in sent] == [(("e-4",), 0)]
+
+
+def test_every_named_job_is_a_registered_task():
+    names = [
+        value
+        for key, value in vars(jobs).items()
+        if key.isupper() and isinstance(value, str) and "." in value
+    ]
+    assert len(names) >= 8
+    for name in names:
+        assert jobs._task(name).name == name

@@ -7,17 +7,17 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from conversations.models import EscalationEvent, HubSpotEvent, WebhookReceipt
+from conversations.models import EscalationEvent, EscalationStatus, HubSpotEvent, WebhookReceipt
 from conversations.tasks import webhooks
-from tests.factories import HubSpotAppFactory
-from tests.webhooks.conftest import cache_actor, make_escalation
+from tests.factories import EscalationFactory, HubSpotAppFactory
+from tests.webhooks.conftest import cache_actor
 from tests.webhooks.helpers import deliver
 from tests.webhooks.test_routing import assigned
 
 pytestmark = pytest.mark.django_db
 
 
-def _event(app, key: str, *, age: dt.timedelta, status="pending", result="") -> HubSpotEvent:
+def _event(app, key: str, *, age: dt.timedelta, status="pending", result="", retry_at=None) -> HubSpotEvent:
     receipt = WebhookReceipt.objects.create(app=app, kind="app", headers={}, body="[]", event_count=1)
     event = HubSpotEvent.objects.create(
         app=app,
@@ -27,6 +27,7 @@ def _event(app, key: str, *, age: dt.timedelta, status="pending", result="") -> 
         payload={},
         status=status,
         result=result,
+        retry_at=retry_at,
     )
     HubSpotEvent.objects.filter(pk=event.pk).update(created_at=timezone.now() - age)
     return event
@@ -35,15 +36,30 @@ def _event(app, key: str, *, age: dt.timedelta, status="pending", result="") -> 
 def test_lost_events_are_the_untouched_ones_past_the_grace(settings):
     settings.HITL_SWEEP_GRACE_SECONDS = 30
     app = HubSpotAppFactory()
+    now = timezone.now()
     lost = _event(app, "event:1", age=dt.timedelta(seconds=31))
     young = _event(app, "event:2", age=dt.timedelta(seconds=5))  # its task may still be queued
     _event(app, "event:3", age=dt.timedelta(minutes=5), status="processed")
     _event(app, "event:4", age=dt.timedelta(minutes=5), status="failed", result="HubSpot refused")
-    waiting = _event(app, "event:5", age=dt.timedelta(minutes=5), result="HubSpot unavailable (attempt 3)")
-    assert webhooks.lost_event_ids() == [lost.pk]
-    # A retried event is lost only once every countdown could have run out.
-    later = timezone.now() + webhooks.RETRIED_LOST_AFTER
-    assert webhooks.lost_event_ids(now=later) == [waiting.pk, lost.pk, young.pk]  # oldest first
+    waiting = _event(
+        app,
+        "event:5",
+        age=dt.timedelta(minutes=5),
+        result="HubSpot unavailable (attempt 3)",
+        retry_at=now + dt.timedelta(minutes=2),
+    )
+    # Reprocessed from the admin: a note in `result`, no retry scheduled, so lost after the grace.
+    reprocessed = _event(app, "event:6", age=dt.timedelta(minutes=6), result="Reprocess requested.")
+    assert webhooks.lost_event_ids() == [reprocessed.pk, lost.pk]
+    # A retried event is lost once its retry is overdue by the grace.
+    assert waiting.pk not in webhooks.lost_event_ids(now=now + dt.timedelta(minutes=2, seconds=29))
+    later = now + dt.timedelta(minutes=2, seconds=31)
+    assert webhooks.lost_event_ids(now=later) == [
+        reprocessed.pk,
+        waiting.pk,
+        lost.pk,
+        young.pk,
+    ]  # oldest first
 
 
 def test_the_sweep_is_scheduled_with_beat(settings):
@@ -54,7 +70,7 @@ def test_the_sweep_is_scheduled_with_beat(settings):
 def test_a_later_event_of_a_thread_processes_the_earlier_pending_ones_first(
     client, platform_app, platform_connection, django_capture_on_commit_callbacks
 ):
-    make_escalation(platform_connection, thread_id="9001")
+    EscalationFactory(connection=platform_connection, hubspot_thread_id="9001", status=EscalationStatus.OPEN)
     cache_actor(platform_connection, "A-1", "First")
     cache_actor(platform_connection, "A-2", "Second")
     with django_capture_on_commit_callbacks(execute=False):  # its task is lost (broker restart)

@@ -17,13 +17,14 @@ from conversations.models import Escalation, EscalationStatus
 from conversations.tasks import publishing as tasks
 from sandbox.models import SandboxBehaviour, SandboxThread
 from tests.api.conftest import BotClient, start_body
-from tests.webhooks.conftest import make_escalation
+from tests.factories import EscalationFactory
+from tests.jobs import captured_jobs
 
 CLOSED = EscalationStatus.CLOSED
 
 
 def _closed(connection, *, age: dt.timedelta, **fields) -> Escalation:
-    esc = make_escalation(connection, status=CLOSED, thread_id="77", **fields)
+    esc = EscalationFactory(connection=connection, status=CLOSED, hubspot_thread_id="77", **fields)
     Escalation.objects.filter(pk=esc.pk).update(closed_at=timezone.now() - age)
     return esc
 
@@ -38,11 +39,9 @@ def test_the_sweep_queues_only_owed_closes_past_the_grace(platform_connection, s
     _closed(platform_connection, age=old)  # closed by the agent in HubSpot: nothing owed
     _closed(platform_connection, age=old, hubspot_closed_at=timezone.now())  # confirmed
     _closed(platform_connection, age=old, hubspot_close_error="HubSpot refused to close the thread")
-    queued = []
-    monkeypatch.setattr(tasks.close_hubspot_thread, "delay", queued.append)
-
-    assert tasks.sweep_owed_thread_closes() == 2
-    assert queued == [str(older.pk), str(owed.pk)]  # oldest first
+    with captured_jobs() as queued:
+        assert tasks.sweep_owed_thread_closes() == 2
+    assert [job.args for job in queued] == [(str(older.pk),), (str(owed.pk),)]  # oldest first
 
 
 @pytest.mark.django_db
@@ -50,7 +49,7 @@ def test_a_close_without_a_thread_stays_owed_through_the_grace(platform_connecti
     """A publish begun before the bot closed may still be creating the thread: the close task
     leaves the close owed until the grace is over, then settles it (nothing to close)."""
     settings.HITL_SWEEP_GRACE_SECONDS = 30
-    esc = make_escalation(platform_connection, status=CLOSED, hubspot_close_pending=True)
+    esc = EscalationFactory(connection=platform_connection, status=CLOSED, hubspot_close_pending=True)
     Escalation.objects.filter(pk=esc.pk).update(closed_at=timezone.now())
 
     assert tasks.close_hubspot_thread(str(esc.pk)) is False

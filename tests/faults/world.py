@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -288,10 +289,12 @@ class HubSpotSender:
     recording every answer as (status or None, seconds, when).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
+        # Several threads send at once, as HubSpot does; a delivery is claimed before it is sent
+        # (sandbox/webhooks.py), so two threads never send the same one.
         self.answers: list[tuple[int | None, float, float]] = []
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
     def _run(self) -> None:
         from django.db import connection
@@ -300,9 +303,12 @@ class HubSpotSender:
 
         try:
             while not self._stop.is_set():
-                for delivery_id in webhooks.due_delivery_ids():
+                due = webhooks.due_delivery_ids()
+                random.shuffle(due)  # threads start on different deliveries
+                for delivery_id in due:
                     started = time.monotonic()
-                    webhooks.send_delivery(delivery_id)
+                    if not webhooks.send_delivery(delivery_id).sent:
+                        continue  # another thread claimed it first
                     status = SandboxWebhookDelivery.objects.get(pk=delivery_id).last_status_code
                     self.answers.append((status, time.monotonic() - started, time.monotonic()))
                 self._stop.wait(0.1)
@@ -310,9 +316,11 @@ class HubSpotSender:
             connection.close()
 
     def __enter__(self) -> HubSpotSender:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
-        self._thread.join(30)
+        for thread in self._threads:
+            thread.join(30)

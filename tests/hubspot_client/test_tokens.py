@@ -11,7 +11,7 @@ from django.utils import timezone
 from connections.hubspot import HubSpotInvalidGrant, HubSpotNetworkError, HubSpotNotConnected
 from connections.hubspot.errors import HubSpotAuthError
 from connections.hubspot.tokens import ERROR_PREFIX, get_access_token
-from connections.models import ConnectionStatus
+from connections.models import ConnectionStatus, ErrorOrigin
 from tests.hubspot_client.conftest import API, load_fixture
 from tests.hubspot_client.factories import ACCESS_TOKEN, CLIENT_SECRET, REFRESH_TOKEN
 
@@ -87,6 +87,7 @@ def test_dead_refresh_token_marks_the_connection_error(connection, mocked, fixtu
 
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.ERROR
+    assert connection.error_origin == ErrorOrigin.TOKEN_REFRESH
     assert connection.last_error.startswith(ERROR_PREFIX)
     assert "Connect the portal again" in connection.last_error
     assert "correlationId" in connection.last_error
@@ -110,7 +111,8 @@ def test_refused_client_credentials_mark_the_connection_error(connection, mocked
 
 def test_a_later_successful_refresh_clears_our_own_error(connection, mocked):
     connection.status = ConnectionStatus.ERROR
-    connection.last_error = ERROR_PREFIX + "HubSpot refused the app's client credentials"
+    connection.last_error = "HubSpot refused the app's client credentials"  # however it is worded
+    connection.error_origin = ErrorOrigin.TOKEN_REFRESH
     connection.access_token_expires_at = None
     connection.save()
     mocked.post(TOKEN_URL, json=load_fixture("oauth_token__refresh"))
@@ -119,12 +121,15 @@ def test_a_later_successful_refresh_clears_our_own_error(connection, mocked):
 
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.ACTIVE
-    assert connection.last_error == ""
+    assert (connection.last_error, connection.error_origin) == ("", ErrorOrigin.NONE)
 
 
-def test_errors_set_elsewhere_are_left_alone(connection, mocked):
+@pytest.mark.parametrize(
+    "text", ["Channel account was disabled in HubSpot", ERROR_PREFIX + "a text that merely looks like ours"]
+)
+def test_errors_set_elsewhere_are_left_alone(connection, mocked, text):
     connection.status = ConnectionStatus.ERROR
-    connection.last_error = "Channel account was disabled in HubSpot"
+    connection.last_error = text  # no error_origin: not the token refresh's
     connection.access_token_expires_at = None
     connection.save()
     mocked.post(TOKEN_URL, json=load_fixture("oauth_token__refresh"))

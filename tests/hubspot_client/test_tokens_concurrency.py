@@ -7,8 +7,6 @@ Real PostgreSQL row locks (SELECT ... FOR UPDATE) and a real token endpoint over
 import datetime as dt
 import json
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
@@ -16,62 +14,38 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from connections.hubspot.tokens import get_access_token
+from tests.http_receiver import HTTPReceiver, Reply, Request
 from tests.hubspot_client.factories import ACCESS_TOKEN, REFRESH_TOKEN, ConnectionFactory
 
 THREADS = 20
 
 
-class TokenEndpoint(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.lock = threading.Lock()
-        self.requests: list[dict] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: TokenEndpoint
-
-    def do_POST(self):
-        form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
-        with self.server.lock:
-            self.server.requests.append({"path": self.path, "form": form})
-            n = len(self.server.requests)
-        time.sleep(0.3)  # a slow HubSpot: every other thread arrives while this one is in flight
-        body = json.dumps(
-            {
-                "access_token": f"at-{n}",
-                "refresh_token": f"rt-rotated-{n}",
-                "expires_in": 1800,
-                "token_type": "bearer",
-                "token_use": "access_token",
-                "hub_id": 243842089,
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def token_endpoint(settings):
-    server = TokenEndpoint()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.HUBSPOT_API_BASE = server.url
-    yield server
-    server.shutdown()
-    server.server_close()
+    """HubSpot's token endpoint, counting requests and answering slowly enough for every thread to
+    pile up behind the first."""
+    server = HTTPReceiver()
+
+    def answer(request: Request) -> Reply:
+        n = server.requests.index(request) + 1
+        body = {
+            "access_token": f"at-{n}",
+            "refresh_token": f"rt-rotated-{n}",
+            "expires_in": 1800,
+            "token_type": "bearer",
+            "token_use": "access_token",
+            "hub_id": 243842089,
+        }
+        return Reply(body=json.dumps(body).encode(), content_type="application/json;charset=utf-8", delay=0.3)
+
+    server.respond = answer
+    with server:
+        settings.HUBSPOT_API_BASE = server.url("")
+        yield server
+
+
+def form(request: Request) -> dict[str, list[str]]:
+    return parse_qs(request.body.decode())
 
 
 def _run_at_once(target) -> tuple[list, list]:
@@ -104,8 +78,8 @@ def test_twenty_threads_share_one_refresh_of_an_expired_token(token_endpoint):
 
     assert failures == []
     assert len(token_endpoint.requests) == 1
-    assert token_endpoint.requests[0]["path"] == "/oauth/2026-03/token"
-    assert token_endpoint.requests[0]["form"]["refresh_token"] == [REFRESH_TOKEN]
+    assert token_endpoint.requests[0].path == "/oauth/2026-03/token"
+    assert form(token_endpoint.requests[0])["refresh_token"] == [REFRESH_TOKEN]
     assert results == ["at-1"] * THREADS
     connection.refresh_from_db()
     assert connection.access_token == "at-1"

@@ -19,6 +19,7 @@ from sandbox.models import (
     SandboxWebhookDelivery,
 )
 from tests.browser import snap as screenshot
+from tests.sandbox_ui.receiver import signature_valid
 from tests.sandbox_ui.world import CLIENT_SECRET, build_world, make_png
 
 pytestmark = pytest.mark.browser
@@ -151,7 +152,7 @@ def test_person_handles_a_conversation_in_the_console(transactional_db, live_ser
     # What went over the wire, in order, every POST signed with the app's client secret.
     app_posts = receiver.wait_for(6, path="/app-hook")
     channel_posts = receiver.wait_for(1, path="/channel-hook")
-    assert all(p.signature_valid(CLIENT_SECRET) for p in app_posts + channel_posts)
+    assert all(signature_valid(p, CLIENT_SECRET) for p in app_posts + channel_posts)
     summary = [
         [(e["subscriptionType"], e.get("propertyName"), e.get("propertyValue")) for e in p.json]
         for p in app_posts

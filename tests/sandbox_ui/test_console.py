@@ -18,6 +18,7 @@ from sandbox.models import (
     SandboxThread,
     SandboxWebhookDelivery,
 )
+from tests.sandbox_ui.receiver import signature_valid
 from tests.sandbox_ui.world import CLIENT_SECRET, build_world, make_png
 
 PNG = make_png()
@@ -143,7 +144,7 @@ def test_assign_sets_assignee_and_emits_property_change(client, live_world, rece
     )
     assert event["objectId"] == world.thread.pk and event["changeSource"] == "CRM_UI"
     received = receiver.wait_for(2, path="/app-hook")[1]
-    assert received.json == delivery.body and received.signature_valid(CLIENT_SECRET)
+    assert received.json == delivery.body and signature_valid(received, CLIENT_SECRET)
 
     # Assigning again to the same agent changes nothing and announces nothing.
     response = client.post(thread_url(world, "thread-assign"), {"agent": "A-102"}, follow=True)
@@ -203,7 +204,7 @@ def test_reply_with_text_and_attachment_publishes_an_agent_message(client, live_
     assert parsed.attachments[0].file_usage_type == "IMAGE"
 
     (received,) = receiver.wait_for(1, path="/channel-hook")
-    assert received.url.endswith("/channel-hook?channel=1") and received.signature_valid(CLIENT_SECRET)
+    assert received.url.endswith("/channel-hook?channel=1") and signature_valid(received, CLIENT_SECRET)
     assert received.json == body
     assert receiver.wait_for(2, path="/app-hook")[1].json == app_delivery.body
 
@@ -334,7 +335,7 @@ def test_deliveries_page_lists_and_retries(client, transactional_db, receiver):
     )
     assert f"Delivery #{delivery.pk} sent: HTTP 200." in response.content.decode()
     _, second = receiver.wait_for(2)
-    assert second.signature_valid(CLIENT_SECRET)
+    assert signature_valid(second, CLIENT_SECRET)
     assert [e["attemptNumber"] for e in second.json] == [1, 1]
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("delivered", 2)

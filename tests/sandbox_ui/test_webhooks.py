@@ -7,7 +7,6 @@ import json
 import time
 from datetime import timedelta
 from io import StringIO
-from unittest import mock
 
 import kombu.pools
 import pytest
@@ -19,6 +18,8 @@ from hubspot.utils.signature import Signature
 from sandbox import webhooks
 from sandbox.models import SandboxBehaviour, SandboxSubscription, SandboxToken, SandboxWebhookDelivery
 from sandbox.tasks import deliver_due_webhooks, deliver_webhook
+from tests.jobs import captured_jobs
+from tests.sandbox_ui.receiver import signature_valid
 from tests.sandbox_ui.world import CLIENT_SECRET, build_world
 
 Delivery = SandboxWebhookDelivery
@@ -171,8 +172,8 @@ def test_app_webhook_is_posted_after_commit_signed_like_hubspot(transactional_db
         assert receiver.requests == []  # nothing leaves before the commit
     (request,) = receiver.wait_for(1)
     assert request.url == world.app.webhook_settings.target_url
-    assert request.signature_valid(CLIENT_SECRET)
-    assert not request.signature_valid("another-secret")
+    assert signature_valid(request, CLIENT_SECRET)
+    assert not signature_valid(request, "another-secret")
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["User-Agent"].startswith("HubSpot")
     assert abs(int(request.headers["X-HubSpot-Request-Timestamp"]) - time.time() * 1000) < 60_000
@@ -252,7 +253,7 @@ def test_failed_delivery_is_scheduled_not_retried_in_the_request(transactional_d
     first, second = receiver.wait_for(2)
     assert [e["attemptNumber"] for e in second.json] == [1, 1]
     assert [e["eventId"] for e in second.json] == [e["eventId"] for e in first.json]
-    assert second.signature_valid(CLIENT_SECRET)
+    assert signature_valid(second, CLIENT_SECRET)
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("delivered", 2, "")
 
@@ -309,15 +310,14 @@ def test_task_is_idempotent(transactional_db, receiver):
 def test_with_a_worker_the_task_schedules_its_own_retry(transactional_db, receiver):
     receiver.statuses.append(500)
     world = build_world(app_webhook_url=receiver.url("/app-hook"), with_thread=False)
-    with mock.patch.object(deliver_webhook, "delay"):  # keep the initial send out of eager mode
+    with captured_jobs():  # keep the initial send out of eager mode
         world.visitor_writes("Hello")
     delivery = Delivery.objects.get()
-    with mock.patch.object(deliver_webhook.app, "send_task") as send_task:
+    with captured_jobs(as_worker=True) as queued:
         deliver_webhook(delivery.pk)  # runs like a worker would: not eager
-    send_task.assert_called_once()
-    assert send_task.call_args.args == ("sandbox.tasks.deliver_webhook",)
-    assert send_task.call_args.kwargs["args"] == (delivery.pk,)
-    assert 4 <= send_task.call_args.kwargs["countdown"] <= 5
+    [job] = queued
+    assert (job.name, job.args) == ("sandbox.tasks.deliver_webhook", (delivery.pk,))
+    assert 4 <= job.countdown <= 5
 
 
 def test_periodic_sweep_enqueues_due_deliveries(transactional_db, receiver):
@@ -341,7 +341,7 @@ def test_duplicate_deliveries_send_everything_twice(transactional_db, receiver):
     world.visitor_writes("Hello")
     first, second = receiver.wait_for(2)
     assert first.body == second.body
-    assert second.signature_valid(CLIENT_SECRET)
+    assert signature_valid(second, CLIENT_SECRET)
     assert Delivery.objects.get().attempts == 1
 
 
@@ -363,7 +363,7 @@ def test_reorder_deliveries_reverses_a_batch(transactional_db, receiver):
         "conversation.newMessage",
         "conversation.creation",
     ]
-    assert channel_post.signature_valid(CLIENT_SECRET) and app_post.signature_valid(CLIENT_SECRET)
+    assert signature_valid(channel_post, CLIENT_SECRET) and signature_valid(app_post, CLIENT_SECRET)
 
 
 # A real worker process ----------------------------------------------------------------------------
@@ -396,7 +396,7 @@ def test_real_worker_delivers_and_retries(fresh_kombu_pools, receiver, celery_wo
         celery_worker.terminate()
         raise AssertionError(celery_worker.communicate(timeout=15)[0]) from None
     assert [e["attemptNumber"] for e in second.json] == [1, 1]
-    assert second.signature_valid(CLIENT_SECRET)
+    assert signature_valid(second, CLIENT_SECRET)
     deadline = time.monotonic() + 10
     while Delivery.objects.get().status != "delivered" and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -11,7 +11,6 @@ Two worlds:
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -19,12 +18,12 @@ from django.core.cache import cache
 
 from connections.models import ConnectedInbox, Connection, ConnectionStatus
 from connections.registration import register_now, request_registration
-from conversations.models import Escalation, EscalationStatus
+from conversations.models import EscalationStatus
 from sandbox import domain
 from sandbox.console import actions
 from sandbox.models import SandboxActor, SandboxChannel, SandboxChannelAccount, SandboxThread
 from tests.connections.helpers import connect
-from tests.factories import HubSpotAppFactory
+from tests.factories import EscalationFactory, HubSpotAppFactory
 
 
 @pytest.fixture(autouse=True)
@@ -32,19 +31,6 @@ def _fresh_cache():
     cache.clear()  # actor names are cached; each test starts without them
     yield
     cache.clear()
-
-
-def make_escalation(connection, *, thread_id: str = "", status=EscalationStatus.OPEN, **fields) -> Escalation:
-    return Escalation.objects.create(
-        connection=connection,
-        conversation_id=fields.pop("conversation_id", f"conv-{uuid.uuid4().hex[:8]}"),
-        user_name="Ada Lovelace",
-        user_email="ada@example.com",
-        title="Refund",
-        status=status,
-        hubspot_thread_id=thread_id,
-        **fields,
-    )
 
 
 def cache_actor(connection, actor_id: str, name: str, email: str = "") -> None:
@@ -103,7 +89,7 @@ class World:
 
     def escalate(self, *, status=EscalationStatus.OPEN, email="ada@example.com", map_thread=True):
         """An escalation and its HubSpot thread, as the bot API leaves them after publishing."""
-        escalation = make_escalation(self.connection, status=status)
+        escalation = EscalationFactory(connection=self.connection, status=status, user_email=email)
         message, _ = domain.publish_message(
             self.channel,
             self.account,

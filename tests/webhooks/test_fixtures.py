@@ -13,8 +13,9 @@ import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from connections.models import ConnectedInbox
-from conversations.models import EscalationEvent, EscalationMessage, EscalationStatus, HubSpotEvent
+from conversations.models import EscalationEvent, EscalationStatus, HubSpotEvent
 from sandbox.console import actions
+from tests.factories import MessageFactory
 from tests.webhooks.helpers import bot_events, deliver, fixture_names, load_fixture
 
 ALICE = {"id": "A-1001", "name": "Alice Agent", "email": "alice.agent@demo-company.example"}
@@ -68,15 +69,13 @@ def test_every_fixture_has_a_test():
 
 def test_creation__new_thread_maps_a_requested_escalation(w, send):
     escalation, thread, message = w.escalate(status=EscalationStatus.REQUESTED, map_thread=False)
-    EscalationMessage.objects.create(
+    MessageFactory(
         escalation=escalation,
         position=1,
-        direction="to_agent",
         role="intro",
         text=message.text,
         sent_at=message.created_at,
         hubspot_message_id=message.message_id,
-        publish_status="published",
     )
     event = send(w, "app", app_event("conversation.creation__new_thread", thread))
     escalation.refresh_from_db()

@@ -9,10 +9,12 @@ import pytest
 from connections.models import Connection, ConnectionStatus
 from conversations.models import EscalationEvent, EscalationStatus, HubSpotEvent
 from conversations.processing import EVENT_HANDLERS, IGNORED_EVENT_TYPES, SUPPORTED_EVENT_TYPES
-from tests.webhooks.conftest import cache_actor, make_escalation
+from tests.factories import EscalationFactory
+from tests.webhooks.conftest import cache_actor
 from tests.webhooks.helpers import deliver, load_fixture
 
 pytestmark = pytest.mark.django_db
+OPEN = EscalationStatus.OPEN
 
 
 @pytest.fixture
@@ -46,8 +48,10 @@ def test_shared_platform_app_routes_each_portal_to_its_tenants_connection(
     other = Connection.objects.create(
         tenant=tenant_b, app=platform_app, portal_id=777, status=ConnectionStatus.ACTIVE
     )
-    esc_a = make_escalation(platform_connection, thread_id="9001")
-    esc_b = make_escalation(other, thread_id="9001")
+    esc_a = EscalationFactory(
+        connection=platform_connection, hubspot_thread_id="9001", status=EscalationStatus.OPEN
+    )
+    esc_b = EscalationFactory(connection=other, hubspot_thread_id="9001", status=OPEN)
     cache_actor(platform_connection, "A-1", "Alice A")
     cache_actor(other, "A-2", "Bob B")
     # when one request carries an event of each portal
@@ -62,7 +66,9 @@ def test_shared_platform_app_routes_each_portal_to_its_tenants_connection(
 
 
 def test_event_of_a_portal_without_connection_is_ignored(send, platform_connection):
-    escalation = make_escalation(platform_connection, thread_id="9001")
+    escalation = EscalationFactory(
+        connection=platform_connection, hubspot_thread_id="9001", status=EscalationStatus.OPEN
+    )
     send("app", [assigned(portal=999)])
     event = HubSpotEvent.objects.get()
     assert (event.status, event.result) == ("ignored", "no connection for portal 999 through this app")
@@ -71,7 +77,9 @@ def test_event_of_a_portal_without_connection_is_ignored(send, platform_connecti
 
 
 def test_events_for_foreign_threads_are_ignored_and_touch_nothing(send, platform_connection):
-    escalation = make_escalation(platform_connection, thread_id="9001")
+    escalation = EscalationFactory(
+        connection=platform_connection, hubspot_thread_id="9001", status=EscalationStatus.OPEN
+    )
     payloads = [
         assigned(thread_id="4444", event_id=1),
         load_fixture("conversation.propertyChange__closed")[0] | {"objectId": 4444, "eventId": 2},
@@ -91,7 +99,9 @@ def test_events_for_foreign_threads_are_ignored_and_touch_nothing(send, platform
 
 
 def test_duplicate_delivery_gives_one_hubspot_event_and_one_bot_event(send, platform_connection):
-    escalation = make_escalation(platform_connection, thread_id="9001")
+    escalation = EscalationFactory(
+        connection=platform_connection, hubspot_thread_id="9001", status=EscalationStatus.OPEN
+    )
     cache_actor(platform_connection, "A-1002", "Bob Support", "bob@example.com")
     send("app", [assigned()])
     send("app", [assigned()])  # HubSpot's retry: same eventId
@@ -103,7 +113,9 @@ def test_duplicate_delivery_gives_one_hubspot_event_and_one_bot_event(send, plat
 
 
 def test_reassignment_and_late_older_assignment(send, platform_connection):
-    escalation = make_escalation(platform_connection, thread_id="9001")
+    escalation = EscalationFactory(
+        connection=platform_connection, hubspot_thread_id="9001", status=EscalationStatus.OPEN
+    )
     cache_actor(platform_connection, "A-1", "First")
     cache_actor(platform_connection, "A-2", "Second")
     send("app", [assigned(actor="A-1", event_id=1, at=1000_000)])
@@ -118,7 +130,9 @@ def test_reassignment_and_late_older_assignment(send, platform_connection):
 
 
 def test_reopen_after_close_is_recorded_and_changes_nothing(send, platform_connection):
-    escalation = make_escalation(platform_connection, thread_id="9001", status=EscalationStatus.CLOSED)
+    escalation = EscalationFactory(
+        connection=platform_connection, hubspot_thread_id="9001", status=EscalationStatus.CLOSED
+    )
     send("app", load_fixture("conversation.propertyChange__reopened"))
     event = HubSpotEvent.objects.get()
     assert event.status == "processed" and "stays closed" in event.result and event.escalation == escalation
@@ -129,7 +143,7 @@ def test_reopen_after_close_is_recorded_and_changes_nothing(send, platform_conne
 def test_processing_twice_is_a_no_op(send, platform_connection):
     from conversations.tasks.webhooks import process_hubspot_events
 
-    make_escalation(platform_connection, thread_id="9001")
+    EscalationFactory(connection=platform_connection, hubspot_thread_id="9001", status=OPEN)
     cache_actor(platform_connection, "A-1002", "Bob Support")
     send("app", [assigned()])
     event = HubSpotEvent.objects.get()

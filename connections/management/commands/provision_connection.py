@@ -30,6 +30,7 @@ from connections.models import (
     Connection,
     ConnectionStatus,
     CustomChannel,
+    ErrorOrigin,
     HubSpotApp,
     InboxState,
     RegistrationState,
@@ -228,6 +229,7 @@ def _connect(tenant: Tenant, app: HubSpotApp, refresh_token: str | None, created
         connection.access_token_expires_at = tokens.expires_at()
         connection.refresh_token = tokens.refresh_token or refresh_token
         connection.status, connection.last_error = ConnectionStatus.ACTIVE, ""
+        connection.error_origin = ErrorOrigin.NONE
         connection.connected_at = timezone.now()
         connection.save()
         ChannelRegistration.objects.get_or_create(connection=connection)
