@@ -18,7 +18,7 @@ import uuid
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -300,11 +300,13 @@ class EscalationAdmin(TenantScopedAdmin):
         esc = self._visible(request, object_id)
         if not self.can_act(request, esc):
             raise PermissionDenied("Support leads can look, not act: ask an admin of this organisation.")
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         handler = operator_actions.ACTIONS.get(action)
         if handler is None:
             raise Http404("No such action.")
+        if request.method != "POST":
+            # A reloaded, bookmarked or typed action URL: back to the page, nothing done.
+            messages.info(request, "Nothing was done: actions run from their buttons on this page.")
+            return redirect(reverse("admin:conversations_escalation_change", args=[esc.pk]))
         outcome = handler(esc, user=request.user)
         (messages.success if outcome.ok else messages.warning)(request, outcome.message)
         return redirect(reverse("admin:conversations_escalation_change", args=[esc.pk]))
