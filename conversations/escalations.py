@@ -294,7 +294,7 @@ def add_message(
     return message, True
 
 
-def close(esc: Escalation) -> bool:
+def close(esc: Escalation, *, reason: str = CloseReason.BOT_CLOSED, by=None) -> bool:
     """Close the escalation now and the HubSpot thread in a task. Returns True if it changed.
 
     The bot's intent is final at once (no more messages accepted, `escalation.closed` emitted);
@@ -302,12 +302,15 @@ def close(esc: Escalation) -> bool:
     the bot's close fail or hang. That the thread close is owed is stored with the close itself
     (`hubspot_close_pending`), so a task lost to a broker outage, or an eager run that could not
     reach HubSpot, is re-queued by `sweep_owed_thread_closes`.
+
+    `reason` says on whose behalf (the bot, the end user, an admin: `by` is that admin).
     """
     with transaction.atomic():
-        changed = lifecycle.mark_closed(esc, reason=CloseReason.BOT_CLOSED)
+        changed = lifecycle.mark_closed(esc, reason=reason)
         if changed:
-            Escalation.objects.filter(pk=esc.pk).update(hubspot_close_pending=True)
+            Escalation.objects.filter(pk=esc.pk).update(hubspot_close_pending=True, closed_by=by)
             esc.hubspot_close_pending = True
+            esc.closed_by = by
             transaction.on_commit(lambda: schedule_close_thread(esc.pk))
     return changed
 

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from conversations import delivery, escalations
 from conversations.models import (
+    CloseReason,
     Escalation,
     EscalationStatus,
     MessageDirection,
@@ -80,8 +81,9 @@ def resend_failed_publish(esc: Escalation, *, user) -> Outcome:
 
 
 def close(esc: Escalation, *, user) -> Outcome:
-    """Close as the bot API's close does: final at once, the HubSpot thread closed by a task."""
-    if escalations.close(esc):
+    """Close as the bot API's close does: final at once, the HubSpot thread closed by a task;
+    recorded as closed by this admin (the bot's callback says `admin_closed`)."""
+    if escalations.close(esc, reason=CloseReason.ADMIN_CLOSED, by=user):
         outcome = Outcome(True, "Closed the escalation; the HubSpot thread is being closed.")
     else:
         outcome = Outcome(False, f"The escalation is already {esc.get_status_display().lower()}.")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.urls import NoReverseMatch, reverse
 
+from conversations.endings import ended_by
 from conversations.models import (
     BotApiRequest,
     CallbackAttempt,
@@ -219,7 +220,7 @@ def _state_entries(esc: Escalation) -> list[Entry]:
                 at=esc.closed_at,
                 source="escalation",
                 title="Closed",
-                detail=esc.get_close_reason_display() if esc.close_reason else "",
+                detail=ended_by(esc),
                 order=6,
             )
         )

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from conversations.endings import ENDINGS, closer_name, ended_by, ending_code  # noqa: F401 (shared)
 from conversations.models import Escalation, EscalationStatus
 
 # Tones of the badges (static/conversations/escalations.css): waiting amber, in HubSpot blue,

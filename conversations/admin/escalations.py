@@ -88,7 +88,7 @@ class EscalationAdmin(TenantScopedAdmin):
     )
     # inbox and connection are read by the cells (names, the thread link's portal id); the tenant
     # by the superuser's tenant column. One JOINed query per page, whatever its length.
-    list_select_related = ("inbox", "connection", "connection__tenant")
+    list_select_related = ("inbox", "connection", "connection__tenant", "closed_by")
     # The search is ours (get_search_results); one field here makes Django show the box.
     search_fields = ("conversation_id",)
     search_help_text = (
@@ -150,10 +150,17 @@ class EscalationAdmin(TenantScopedAdmin):
     def assigned_col(self, obj):
         return _stacked(_when(obj.assigned_at), display.human_duration(display.seconds_to_assign(obj)))
 
-    @admin.display(description="Closed")
+    @admin.display(description="Ended")
     def closed_col(self, obj):
         ended = _when(obj.closed_at or obj.failed_at)
-        return _stacked(ended, display.human_duration(display.seconds_to_close(obj)))
+        if not ended:
+            return "—"
+        return format_html(
+            '{}<br><span class="esc-quiet">after {}</span><br><span class="esc-quiet esc-ended-by">{}</span>',
+            ended,
+            display.human_duration(display.seconds_to_close(obj)),
+            display.ended_by(obj),
+        )
 
     @admin.display(description="Tenant")
     def tenant_col(self, obj):
@@ -248,7 +255,7 @@ class EscalationAdmin(TenantScopedAdmin):
         self._ensure_visible(request, object_id)
         return (
             self.get_queryset(request)
-            .select_related("inbox", "connection", "connection__tenant")
+            .select_related("inbox", "connection", "connection__tenant", "closed_by")
             .get(pk=object_id)
         )
 
@@ -279,6 +286,7 @@ class EscalationAdmin(TenantScopedAdmin):
             "thread_link": display.thread_link(esc),
             "to_assign": display.human_duration(display.seconds_to_assign(esc)),
             "to_close": display.human_duration(display.seconds_to_close(esc)),
+            "ended_by": display.ended_by(esc),
             "chat": chat_lines(esc, msgs),
             "timeline": timeline.build(esc, msgs),
             "can_act": can_act,

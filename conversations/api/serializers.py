@@ -149,6 +149,15 @@ class SendMessageSerializer(serializers.Serializer):
         return attrs
 
 
+class CloseEscalationSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=[("bot_closed", "The bot ended the hand-off"), ("user_ended", "The end user ended the chat")],
+        required=False,
+        default="bot_closed",
+        help_text="On whose behalf the bot closes: shown to support leads and repeated in escalation.closed.",
+    )
+
+
 class AgentSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()

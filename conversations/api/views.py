@@ -243,14 +243,16 @@ class EscalationViewSet(
 
     @extend_schema(
         summary="Close the escalation and its HubSpot thread",
-        request=None,
+        request=s.CloseEscalationSerializer,
         parameters=RATE_LIMIT_HEADERS,
         responses={200: s.EscalationSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"], url_path="close", url_name="close")
     def close(self, request, pk=None):
         esc = self.get_object()
-        escalations.close(esc)
+        # An empty body stays valid (the bot closes); a reason names the end user instead.
+        data = _valid(s.CloseEscalationSerializer(data=request.data or {}))
+        escalations.close(esc, reason=data["reason"])
         esc.refresh_from_db()
         return Response(s.EscalationSerializer(esc, context={"request": request}).data)
 

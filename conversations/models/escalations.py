@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -31,6 +32,10 @@ class FailureReason(models.TextChoices):
 class CloseReason(models.TextChoices):
     AGENT_CLOSED = "agent_closed", "Closed by the agent"
     BOT_CLOSED = "bot_closed", "Closed by the bot"
+    # The bot closes on the end user's behalf and says so (`reason` of the close request).
+    USER_ENDED = "user_ended", "Ended by the end user"
+    # From the admin console; `closed_by` names the person.
+    ADMIN_CLOSED = "admin_closed", "Closed by an admin"
     ARCHIVED = "archived", "Thread archived or deleted in HubSpot"
 
 
@@ -70,6 +75,14 @@ class Escalation(models.Model):
     failure_reason = models.CharField(max_length=30, choices=FailureReason.choices, blank=True)
     failure_message = models.TextField(blank=True)
     close_reason = models.CharField(max_length=30, choices=CloseReason.choices, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The admin who closed it from the console.",
+    )
     # The bot (or an operator) closed it and the HubSpot thread must be closed too: set with the
     # close, cleared when HubSpot confirms (hubspot_closed_at) or refuses for good
     # (hubspot_close_error). `sweep_owed_thread_closes` re-queues the owed ones whose task was lost.

@@ -313,8 +313,12 @@ def test_close_as_the_bot_api_does(client, admin_a, story, django_capture_on_com
         response = client.post(action_url(story, "close"), follow=True)
     assert "Closed the escalation; the HubSpot thread is being closed." in response.content.decode()
     story.refresh_from_db()
-    assert story.status == EscalationStatus.CLOSED and story.close_reason == CloseReason.BOT_CLOSED
+    # Recorded as this admin's close, not the bot's (the bot's callback says admin_closed).
+    assert story.status == EscalationStatus.CLOSED and story.close_reason == CloseReason.ADMIN_CLOSED
+    assert story.closed_by == admin_a
     assert closing == [str(story.pk)]
+    closed = EscalationEvent.objects.get(escalation=story, type=EventType.CLOSED)
+    assert closed.data["reason"] == "admin_closed"
     assert EscalationEvent.objects.filter(escalation=story, type=EventType.CLOSED).count() == 1
     response = client.post(action_url(story, "close"), follow=True)
     assert "already closed" in response.content.decode()

@@ -107,6 +107,16 @@
     setTimeout(poll, pollMs);
   }
 
+  // Forms that ask first (data-confirm): once per submit, and a second click while the first
+  // submit is under way does not post again.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (form.getAttribute && form.getAttribute("data-submitting")) { event.preventDefault(); return; }
+    if (question && !window.confirm(question)) { event.preventDefault(); return; }
+    if (form.setAttribute) { form.setAttribute("data-submitting", "1"); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.getElementById("esc-live");
     if (box) { start(box); }
