@@ -38,6 +38,7 @@ from conversations.models import (
     PublishStatus,
 )
 from conversations.models.escalations import ACTIVE_STATUSES
+from conversations.phones import PhoneNumberError, to_e164
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,51 @@ class EscalationError(Exception):
 class ContactCheck:
     contact_id: str | None
     searched: str  # for messages: "the phone +44… (searched phone and mobilephone)"
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+
+    def apply_to(self, esc: Escalation) -> dict:
+        """The contact's fields as HubSpot knows them, set on `esc`; returns them for an UPDATE."""
+        fields = {
+            "hubspot_contact_id": self.contact_id or "",
+            "contact_name": self.name[:200],
+            "contact_email": self.email[:254],
+            "contact_phone": self.phone[:40],
+        }
+        for name, value in fields.items():
+            setattr(esc, name, value)
+        return fields
+
+
+CONTACT_PROPERTIES = ("firstname", "lastname", "email", "phone", "mobilephone")
+
+
+def _contact_check(results: list, searched: str) -> ContactCheck:
+    if not results:
+        return ContactCheck(None, searched)
+    found = results[0]
+    props = found.get("properties") or {}
+    name = " ".join(
+        part
+        for part in ((props.get("firstname") or "").strip(), (props.get("lastname") or "").strip())
+        if part
+    )
+    return ContactCheck(
+        str(found["id"]),
+        searched,
+        name=name,
+        email=(props.get("email") or "").strip(),
+        phone=_e164_or_as_is((props.get("phone") or props.get("mobilephone") or "").strip()),
+    )
+
+
+def _e164_or_as_is(phone: str) -> str:
+    # HubSpot keeps phones as typed ("+44 7700 900001"); the console's search matches E.164.
+    try:
+        return to_e164(phone) if phone else ""
+    except PhoneNumberError:
+        return phone
 
 
 def sender_identity(esc: Escalation) -> tuple[str, str]:
@@ -71,12 +117,12 @@ def find_contact(client: HubSpotClient, esc: Escalation) -> ContactCheck:
     """Search the CRM for the user. Raises RETRYABLE_ERRORS when HubSpot cannot answer."""
     kind, value = sender_identity(esc)
     if kind == "HS_PHONE_NUMBER":
-        results = client.find_contacts_by_phone(value, properties=("phone", "mobilephone", "email"), limit=1)
+        results = client.find_contacts_by_phone(value, properties=CONTACT_PROPERTIES, limit=1)
         searched = f"the phone {value} (searched phone and mobilephone)"
     else:
-        results = client.find_contacts_by_email(value, properties=("email",), limit=1)
+        results = client.find_contacts_by_email(value, properties=CONTACT_PROPERTIES, limit=1)
         searched = f"the email {value} (searched email)"
-    return ContactCheck(str(results[0]["id"]) if results else None, searched)
+    return _contact_check(results, searched)
 
 
 def request_time_client(connection) -> HubSpotClient:
@@ -208,7 +254,7 @@ def start(key: BotApiKey, data: dict, *, idempotency_key: str = "") -> tuple[Esc
     if check is not None:
         if not check.contact_id:
             raise EscalationError(422, "contact_not_found", contact_not_found_message(check))
-        esc.hubspot_contact_id = check.contact_id
+        check.apply_to(esc)
 
     now = timezone.now()
     transcript = data.get("transcript") or []

@@ -103,7 +103,7 @@ def publish_pending(escalation_id) -> int:
                 esc, reason=FailureReason.CONTACT_NOT_FOUND, message=contact_not_found_message(check)
             )
             return 0
-        Escalation.objects.filter(pk=esc.pk).update(hubspot_contact_id=check.contact_id)
+        Escalation.objects.filter(pk=esc.pk).update(**check.apply_to(esc))
     channel_id = _channel_id(esc)
     pending = esc.messages.filter(
         direction=MessageDirection.TO_AGENT, publish_status=PublishStatus.PENDING

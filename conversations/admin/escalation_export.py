@@ -55,6 +55,9 @@ HEADERS = [
     "title",
     "ended_by",
     "closed_by",
+    "hubspot_contact_name",
+    "hubspot_contact_email",
+    "hubspot_contact_phone",
 ]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 2000
@@ -92,6 +95,9 @@ def row_of(esc) -> list[str]:
         esc.title,
         ended_by(esc),
         esc.closed_by.get_username() if esc.closed_by_id else "",
+        esc.contact_name,
+        esc.contact_email,
+        esc.contact_phone,
     ]
     # Timestamps and numbers are ours and safe; "-" can only start a bot- or user-supplied text.
     return [safe(v) for v in values]

@@ -92,7 +92,8 @@ class EscalationAdmin(TenantScopedAdmin):
     # The search is ours (get_search_results); one field here makes Django show the box.
     search_fields = ("conversation_id",)
     search_help_text = (
-        "Phone (with country code, any spacing), email, conversation id, HubSpot thread id or escalation id."
+        "Contact name, phone (with country code, any spacing) or email, as the bot sent it or as HubSpot "
+        "knows the contact; conversation id, HubSpot thread id or escalation id."
     )
     ordering = ("-created_at",)
     # Only the indexed column sorts: any other ORDER BY over a million rows is a full sort.
@@ -121,7 +122,9 @@ class EscalationAdmin(TenantScopedAdmin):
     @admin.display(description="Contact")
     def contact_col(self, obj):
         return format_html(
-            '{}<br><span class="esc-quiet">{}</span>', obj.user_name, display.contact_line(obj) or "—"
+            '{}<br><span class="esc-quiet">{}</span>',
+            display.contact_name(obj),
+            display.contact_line(obj) or "—",
         )
 
     @admin.display(description="Agent")
@@ -281,6 +284,7 @@ class EscalationAdmin(TenantScopedAdmin):
             "esc": esc,
             "badge": display.status_badge(esc),
             "contact": display.contact_line(esc),
+            "contact_name": display.contact_name(esc),
             "agent": display.agent_label(esc),
             "inbox": display.inbox_label(esc),
             "thread_link": display.thread_link(esc),
