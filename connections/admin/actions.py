@@ -95,7 +95,22 @@ def register(modeladmin, request, connection: Connection):
     # Re-read: without a broker (`make run`) the task has already run by now.
     result.refresh_from_db()
     messages.info(request, f"Channel registration requested. Now: {result.get_state_display()}.")
+    _webhooks_in_the_flow(modeladmin, request, connection)
     return None
+
+
+def _webhooks_in_the_flow(modeladmin, request, connection: Connection) -> None:
+    """Registering is the step after which events are expected: set the app's webhooks up too,
+    where we may (the app is the user's and has a developer API key). Otherwise the readiness
+    checklist shows the step as missing, with the manual steps."""
+    app = connection.app
+    if not app.developer_api_key or not modeladmin.can_change_app(request, app):
+        return
+    result = webhook_setup.ensure_app_webhooks(app, actor=request.user)
+    if result["ok"]:
+        messages.success(request, "Webhooks are set up in HubSpot.")
+    else:
+        messages.error(request, f"{result['error']} The manual steps are shown in the Webhooks panel.")
 
 
 @action("unregister", "registration")

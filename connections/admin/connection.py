@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from connections import consent
+from connections import consent, readiness
 from connections.admin import actions, panels
 from connections.admin.display import COLOURS, MEDIA_CSS, MEDIA_JS
 from connections.forms import ConnectForm
@@ -73,6 +73,19 @@ class ConnectionAdmin(TenantScopedAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
+        if obj.status == ConnectionStatus.ACTIVE:
+            # A handful of small queries per connection: a tenant has a few, not thousands.
+            ready = readiness.readiness(obj)
+            if not ready.ready:
+                # Connected at HubSpot is not "working": say what is left (the checklist lists it).
+                return format_html(
+                    '<strong style="color:{}">{}</strong> <span class="hitl-note">set-up incomplete: '
+                    "{} of {} steps done</span>",
+                    COLOURS["busy"],
+                    obj.get_status_display(),
+                    ready.done,
+                    len(ready.steps),
+                )
         return format_html(
             '<strong style="color:{}">{}</strong>',
             COLOURS[STATUS_TONES.get(obj.status, "idle")],
