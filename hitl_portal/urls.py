@@ -4,6 +4,12 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core import admin_home, admin_nav
+
+# Before admin.site.urls below builds the site's URLs (every admin module has registered by now).
+admin_nav.install(admin.site)
+admin_home.install(admin.site)
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),

@@ -38,6 +38,7 @@ class Tenant(models.Model):
     objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "organisation"
         ordering = ("name",)
 
     def __str__(self) -> str:
@@ -52,7 +53,9 @@ class Tenant(models.Model):
 class Membership(models.Model):
     tenant_lookup = "tenant"
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="memberships", verbose_name="organisation"
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.SUPPORT_LEAD)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -60,6 +63,7 @@ class Membership(models.Model):
     objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "member"
         ordering = ("tenant__name", "user__username")
         constraints = [models.UniqueConstraint(fields=("tenant", "user"), name="membership_unique_user")]
 

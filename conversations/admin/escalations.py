@@ -165,7 +165,7 @@ class EscalationAdmin(TenantScopedAdmin):
             display.ended_by(obj),
         )
 
-    @admin.display(description="Tenant")
+    @admin.display(description="Organisation")
     def tenant_col(self, obj):
         return obj.connection.tenant.name
 
