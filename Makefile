@@ -58,7 +58,12 @@ prod: $(VENV)/.runtime
 prod-env: $(VENV)/.runtime
 	@$(PY) -m hitl_portal.production_env --path $(ENV_FILE) $(if $(PROD_HOST),--host $(PROD_HOST))
 
-test: $(VENV)/.dev
+# axe-core for the accessibility tests (tests/accessibility.py); without npm they skip, with the reason.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent && touch $@; \
+	  else echo "npm not found: the accessibility tests will be skipped (install Node.js for them)"; fi
+
+test: $(VENV)/.dev node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
@@ -76,4 +81,4 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache node_modules
