@@ -44,6 +44,7 @@ run: migrate
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(PY) manage.py deliver_callbacks --loop --interval 5 & \
 	  $(PY) manage.py sandbox_deliver_webhooks --loop --interval 5 & \
+	  $(PY) manage.py run_banner --base http://$(HOST):$(PORT) & \
 	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Web (gunicorn), Celery worker and beat on this machine, in the foreground, from the Procfile.

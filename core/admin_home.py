@@ -67,7 +67,7 @@ def figures(site, request) -> dict:
                 "label": "Waiting for an agent",
                 "value": counts["waiting"],
                 "since": counts["oldest"],
-                "note": "oldest waiting since" if counts["oldest"] else "nobody is waiting",
+                "note": "oldest:" if counts["oldest"] else "nobody is waiting",
                 "url": _url(list_name, "status__in=requested,open"),
                 "tone": "warn" if counts["waiting"] else "ok",
             },

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("ops/", include("core.urls")),
+    path("invitations/", include("tenants.urls")),
     path("", include("connections.urls")),
     path("api/v1/", include("conversations.api.urls")),
     # OpenAPI schema of the bot API and its Swagger UI (public: the docs hold no data).

@@ -325,3 +325,13 @@ HITL_ACTOR_CACHE_SECONDS = env.int("HITL_ACTOR_CACHE_SECONDS", default=3600)
 HITL_BENCH = env.bool("HITL_BENCH", default=False)
 if HITL_BENCH:
     MIDDLEWARE.insert(0, "core.bench.QueryCountMiddleware")
+
+# Email (member invitations): printed to the console unless EMAIL_URL names an SMTP server, e.g.
+# EMAIL_URL=smtp+tls://user:password@smtp.example.com:587 (django-environ's email_url schemes).
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HITL portal <no-reply@localhost>")
+# How long an invitation's set-password link works.
+HITL_INVITATION_DAYS = env.int("HITL_INVITATION_DAYS", default=7)
