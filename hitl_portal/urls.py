@@ -34,3 +34,8 @@ if settings.HITL_BENCH:
 admin.site.site_header = "HubSpot HITL portal"
 admin.site.site_title = "HITL portal"
 admin.site.index_title = "Operations"
+
+# Error pages inside the admin's chrome, saying what the person can do (core/error_pages.py).
+handler403 = "core.error_pages.forbidden"
+handler404 = "core.error_pages.not_found"
+handler500 = "core.error_pages.server_error"

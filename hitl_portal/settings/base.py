@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A bare 405 (a POST-only URL opened in a browser) becomes a page that says what to do.
+    "core.error_pages.MethodNotAllowedPageMiddleware",
 ]
 
 TEMPLATES = [
