@@ -4,11 +4,12 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core import admin_home, admin_nav
+from core import admin_home, admin_nav, preferences
 
 # Before admin.site.urls below builds the site's URLs (every admin module has registered by now).
 admin_nav.install(admin.site)
 admin_home.install(admin.site)
+preferences.install(admin.site)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

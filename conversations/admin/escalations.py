@@ -22,7 +22,6 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from connections.models import Connection
@@ -45,20 +44,22 @@ from conversations.models import (
     PublishStatus,
 )
 from conversations.search import escalation_search
+from core.templatetags.hitl_time import exact_text, when
 from tenants.admin_mixins import TenantScopedAdmin
 
 PAGES = "admin/conversations/escalation/"
 
 
-def _when(value) -> str:
-    # Short enough for three timestamp columns beside the filters; the page and CSV have seconds.
-    return timezone.localtime(value).strftime("%d %b %H:%M") if value else ""
+def _when(value):
+    # Relative where a person scans ("4 min ago"), the exact time in their zone on hover
+    # (core/templatetags/hitl_time.py: one format across the admin; static/core/time.js keeps it true).
+    return when(value) if value else ""
 
 
-def _stacked(when: str, took: str):
-    if not when:
+def _stacked(moment, took: str):
+    if not moment:
         return "—"
-    return format_html('{}<br><span class="esc-quiet">after {}</span>', when, took)
+    return format_html('{}<br><span class="esc-quiet">after {}</span>', moment, took)
 
 
 @admin.register(Escalation)
@@ -141,11 +142,11 @@ class EscalationAdmin(TenantScopedAdmin):
 
     @admin.display(description="Opened", ordering="created_at")
     def opened_col(self, obj):
+        opened = exact_text(obj.opened_at) or "not yet"
         return format_html(
-            '<span title="Requested by the bot at {}; thread opened in HubSpot at {}">{}</span>',
-            timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M:%S"),
-            _when(obj.opened_at) or "not yet",
+            '{}<br><span class="esc-quiet" title="Thread opened in HubSpot at {}">requested</span>',
             _when(obj.created_at),
+            opened,
         )
 
     # Time to assign / close sit under their timestamps: eleven columns do not fit beside the filters.

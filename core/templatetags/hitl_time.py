@@ -53,7 +53,7 @@ def when(value):
     if not value:
         return "—"
     return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
+        '<time class="hitl-rel" datetime="{}" title="{}">{}</time>',
         value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
         exact_text(value),
         relative_text(value),
