@@ -34,6 +34,7 @@ from conversations.admin.escalation_filters import (
     ConnectionFilter,
     CreatedBetweenFilter,
     InboxFilter,
+    OrganisationFilter,
 )
 from conversations.admin.transcript import chat_lines
 from conversations.models import (
@@ -46,6 +47,7 @@ from conversations.models import (
 from conversations.search import escalation_search
 from core.templatetags.hitl_time import exact_text, when
 from tenants.admin_mixins import TenantScopedAdmin
+from tenants.models import tenant_ids_for
 
 PAGES = "admin/conversations/escalation/"
 
@@ -80,6 +82,7 @@ class EscalationAdmin(TenantScopedAdmin):
     list_display_links = ("title_col",)
     list_filter = (
         "status",
+        OrganisationFilter,
         InboxFilter,
         ConnectionFilter,
         AgentFilter,
@@ -171,8 +174,9 @@ class EscalationAdmin(TenantScopedAdmin):
         return obj.connection.tenant.name
 
     def get_list_display(self, request):
-        # Only superusers see several tenants; for anyone else the column is constant.
-        if request.user.is_superuser:
+        # Only people in several organisations (and superusers) need the column; for anyone else
+        # it would be constant.
+        if request.user.is_superuser or len(tenant_ids_for(request.user)) > 1:
             return (*self.list_display, "tenant_col")
         return self.list_display
 
