@@ -64,7 +64,8 @@ def message_body(esc: Escalation, message: EscalationMessage) -> dict:
     return {
         "channel_account_id": esc.inbox.channel_account_id,
         "text": message.text,
-        "senders": [participant(kind, value, name=esc.user_name)],
+        # One visitor in HubSpot's thread; the name tells the agent the bot's history lines apart.
+        "senders": [participant(kind, value, name=_sender_name(esc, message))],
         # The integration side of the thread: our channel account in this inbox.
         "recipients": [participant("CHANNEL_SPECIFIC_OPAQUE_ID", esc.inbox.channel_account_id)],
         "integration_idempotency_id": message.idempotency_id,
@@ -76,6 +77,10 @@ def message_body(esc: Escalation, message: EscalationMessage) -> dict:
             if a.get("hubspot_file_id")
         ],
     }
+
+
+def _sender_name(esc: Escalation, message: EscalationMessage) -> str:
+    return f"Bot (for {esc.user_name})" if message.role == "bot" else esc.user_name
 
 
 def _should_publish(esc: Escalation) -> bool:
