@@ -119,8 +119,12 @@ class EscalationAdmin(TenantScopedAdmin):
 
     @admin.display(description="Escalation")
     def title_col(self, obj):
+        title = obj.title or "(untitled)"
         return format_html(
-            '{}<br><span class="esc-quiet esc-conv">{}</span>', obj.title or "(untitled)", obj.conversation_id
+            '<span class="esc-trunc" title="{}">{}</span><br><span class="esc-quiet esc-conv">{}</span>',
+            title,
+            title,
+            obj.conversation_id,
         )
 
     @admin.display(description="Contact")
