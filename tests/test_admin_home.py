@@ -88,3 +88,16 @@ def test_a_superuser_finds_developer_tools_grouped_with_correct_names(client, su
     assert "Sandbox inboxes" in developer and "inboxs" not in html
     assert "Periodic tasks" in developer.replace("Periodic Tasks", "Periodic tasks")
     assert "Organisations" in html and "Tenants" not in html
+
+
+def test_organisation_is_the_name_everywhere(client, admin_a, superuser, tenant_a):
+    from tests.factories import ConnectionFactory
+
+    ConnectionFactory(tenant=tenant_a)
+    client.force_login(superuser)
+    listing = client.get("/admin/connections/connection/").text
+    assert "column-organisation_column" in listing and ">Organisation<" in listing
+    assert "By tenant" not in listing
+    client.force_login(admin_a)
+    form = client.get("/admin/connections/hubspotapp/add/").text
+    assert "Organisation:" in form and "Tenant:" not in form
