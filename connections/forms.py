@@ -2,7 +2,7 @@
 
 from django import forms
 
-from connections.models import HubSpotApp
+from connections.models import Connection, HubSpotApp
 from tenants.models import Role, Tenant
 
 
@@ -62,3 +62,18 @@ class ConnectForm(forms.Form):
         if tenant and app and app.tenant_id not in (None, tenant.pk):
             self.add_error("app", "This app belongs to another organisation.")
         return cleaned
+
+
+class ConnectionForm(forms.ModelForm):
+    """The connection's own editable fields. A post that leaves out the signature scheme (a script
+    renaming the connection) keeps the current one instead of failing."""
+
+    class Meta:
+        model = Connection
+        fields = ("name", "callback_signature")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound and "callback_signature" in self.fields and "callback_signature" not in self.data:
+            self.data = self.data.copy()
+            self.data["callback_signature"] = self.instance.callback_signature

@@ -8,7 +8,9 @@ What a bot receives (for bot authors)::
     X-HITL-Event-Id: <event id>            (the bot's dedupe key: a retry carries the same id)
     X-HITL-Event-Type: escalation.message
     X-HITL-Sequence: 7                     (1, 2, 3 ... per escalation)
-    X-HITL-Signature: t=1767225600,v1=<hex>[,v1=<hex>]
+    X-Request-ID: <id of the request that caused the event, when known>
+    X-HITL-Signature: t=1767225600,v1=<hex>[,v1=<hex>]   (or the Standard Webhooks headers:
+                                           the connection's choice, conversations.callback_signing)
 
     <the event envelope, JSON>
 
@@ -39,7 +41,9 @@ import requests
 import urllib3
 from django.conf import settings
 
+from conversations import callback_signing
 from conversations.models import CallbackAttempt, EscalationEvent
+from core import metrics, request_id
 from core.logging import redact
 
 logger = logging.getLogger(__name__)
@@ -47,6 +51,7 @@ logger = logging.getLogger(__name__)
 VERSION = "0.1.0"
 USER_AGENT = f"hitl-portal/{VERSION}"
 SIGNATURE_HEADER = "X-HITL-Signature"
+SIGNED_BY = {SIGNATURE_HEADER.lower(), "webhook-signature"}
 EXCERPT_CHARS = 500
 EXCERPT_BYTES = 2000
 
@@ -110,7 +115,9 @@ def raw_body(event: EscalationEvent) -> bytes:
     return json.dumps(event.envelope(), separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def build_headers(event: EscalationEvent, body: bytes, secrets: list[str]) -> dict[str, str]:
+def build_headers(
+    event: EscalationEvent, body: bytes, secrets: list[str], scheme: str = "hitl"
+) -> dict[str, str]:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -118,8 +125,9 @@ def build_headers(event: EscalationEvent, body: bytes, secrets: list[str]) -> di
         "X-HITL-Event-Type": event.type,
         "X-HITL-Sequence": str(event.sequence),
     }
-    if secrets:
-        headers[SIGNATURE_HEADER] = signature_header(secrets, body)
+    if event.request_id:
+        headers[request_id.HEADER] = event.request_id
+    headers.update(callback_signing.signature_headers(scheme, secrets, str(event.id), body))
     return headers
 
 
@@ -219,16 +227,23 @@ def send_event(event: EscalationEvent, url: str, *, task_id: str = "") -> tuple[
     started = time.monotonic()
     try:
         _check_url(url)
-        secrets = active_secrets(event.escalation.connection_id)
+        scheme, secrets = callback_signing.signing_of(event.escalation.connection_id)
         if not secrets:
             # Unsigned callbacks cannot be trusted by the bot (chatwoot#13789); hold them until a
             # secret exists, like any other failure.
             raise CallbackRefused("the connection has no active callback secret to sign with")
         body = raw_body(event)
-        outcome = _post(url, body, build_headers(event, body, secrets))
+        headers = build_headers(event, body, secrets, scheme)
+        if not any(h.lower() in SIGNED_BY for h in headers):
+            raise CallbackRefused(
+                "no active callback secret can sign Standard Webhooks (whsec_ + standard base64): "
+                "rotate the callback secret"
+            )
+        outcome = _post(url, body, headers)
     except CallbackRefused as exc:
         outcome = Outcome(False, error=f"refused: {exc}"[:500])
     duration_ms = int((time.monotonic() - started) * 1000)
+    metrics.callback_attempt(outcome, duration_ms)
     attempt = CallbackAttempt.objects.create(
         event=event,
         url=url,

@@ -33,6 +33,7 @@ from django.utils import timezone
 from conversations import callbacks
 from conversations.enqueue import enqueue_on_commit
 from conversations.models import DeliveryStatus, Escalation, EscalationEvent
+from core import metrics
 
 # Timers fire a little early; a countdown retry this much before its time still counts as due.
 DUE_SLACK_SECONDS = 1
@@ -133,10 +134,12 @@ def _finish_attempt(event: EscalationEvent, ok: bool, at: dt.datetime, run: Deli
             delivery_status=DeliveryStatus.DELIVERED, delivered_at=at, attempts=attempts, next_attempt_at=None
         )
         run.delivered.append(event.sequence)
+        metrics.callback_delivered(event.created_at, at)
         return True
     if at - event.created_at >= max_age() and attempts >= len(settings.HITL_CALLBACK_RETRY_SCHEDULE):
         rows.update(delivery_status=DeliveryStatus.FAILED, attempts=attempts, next_attempt_at=None)
         run.failed.append(event.sequence)
+        metrics.callback_given_up()
         return True  # given up: the events behind it go on (see the module docstring)
     delay = retry_delay(attempts)
     rows.update(attempts=attempts, next_attempt_at=at + dt.timedelta(seconds=delay))

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from conversations.enqueue import enqueue
 from conversations.models import DeliveryStatus, Escalation, EscalationEvent
+from core import request_id
 
 # The escalations whose events committed inside `deliveries_collected()`, in commit order.
 _collected: contextvars.ContextVar[dict | None] = contextvars.ContextVar("hitl_deliveries", default=None)
@@ -65,6 +66,7 @@ def emit(
             occurred_at=occurred_at or timezone.now(),
             dedupe_key=dedupe_key,
             delivery_status=DeliveryStatus.PENDING if callback_url else DeliveryStatus.NO_CALLBACK,
+            request_id=request_id.current(),
         )
         escalation.last_event_sequence = event.sequence
         if callback_url:

@@ -29,6 +29,7 @@ from conversations.models import (
     MessageDirection,
     PublishStatus,
 )
+from core import metrics
 
 TERMINAL = (EscalationStatus.CLOSED, EscalationStatus.FAILED)
 
@@ -113,6 +114,7 @@ def _assign_locked(esc: Escalation, actor_id: str, name: str, email: str, at: dt
         dedupe_key=f"assigned:{actor_id}:{int(at.timestamp() * 1000)}",
         occurred_at=at,
     )
+    metrics.escalation_assigned(esc, at)
     return True
 
 
@@ -135,6 +137,7 @@ def mark_closed(escalation: Escalation, *, reason: str, at: dt.datetime | None =
             dedupe_key="closed",
             occurred_at=at,
         )
+        metrics.escalation_closed(esc)
     escalation.refresh_from_db()
     return True
 

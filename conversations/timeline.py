@@ -13,6 +13,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from django.db.models import F
 from django.urls import NoReverseMatch, reverse
 
 from conversations.endings import ended_by
@@ -63,6 +64,11 @@ def _http_tone(code: int | None) -> str:
     return "bad" if code >= 500 or code in (401, 403) else "busy"
 
 
+def _request(request_id: str | None) -> list[str]:
+    """The request id as a timeline detail: search the logs for it."""
+    return [f"request {request_id}"] if request_id else []
+
+
 def _api_entries(esc: Escalation) -> list[Entry]:
     rows = BotApiRequest.objects.filter(escalation=esc).order_by("created_at", "id")
     entries = []
@@ -77,6 +83,7 @@ def _api_entries(esc: Escalation) -> list[Entry]:
                 status=str(row.status_code),
                 duration_ms=row.duration_ms,
                 order=1,
+                extra=_request(row.request_id),
             )
         )
     return entries
@@ -135,7 +142,11 @@ def _receipt_url(receipt_id: int) -> str:
 
 
 def _webhook_entries(esc: Escalation) -> list[Entry]:
-    rows = HubSpotEvent.objects.filter(escalation=esc).order_by("created_at", "id")
+    rows = (
+        HubSpotEvent.objects.filter(escalation=esc)
+        .annotate(request_id=F("receipt__request_id"))
+        .order_by("created_at", "id")
+    )
     entries = []
     for row in rows:
         failed = row.status == HubSpotEvent.Status.FAILED
@@ -149,7 +160,8 @@ def _webhook_entries(esc: Escalation) -> list[Entry]:
                 status=row.status,
                 payload=_pretty(row.payload),
                 order=3,
-                extra=[f"HubSpot time {row.occurred_at:%Y-%m-%d %H:%M:%S}"] if row.occurred_at else [],
+                extra=([f"HubSpot time {row.occurred_at:%Y-%m-%d %H:%M:%S}"] if row.occurred_at else [])
+                + _request(row.request_id),
                 link=_receipt_url(row.receipt_id),
             )
         )
@@ -179,6 +191,7 @@ def _callback_entries(esc: Escalation) -> list[Entry]:
                 status=short,
                 payload=_pretty(event.data),
                 order=4,
+                extra=_request(event.request_id),
             )
         )
         for number, attempt in enumerate(by_event.get(event.pk, []), start=1):

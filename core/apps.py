@@ -5,6 +5,11 @@ class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Platform"
 
-    def ready(self):
-        # Connects the login signal that copies a person's time zone into their session.
-        from core import preferences  # noqa: F401
+    def ready(self) -> None:
+        # checks registers the observability system checks; request_id connects the Celery signals
+        # that carry a request's id into its tasks; error_reporting turns Sentry on when
+        # SENTRY_DSN is set (web and worker processes alike); preferences connects the login
+        # signal that copies a person's time zone into their session.
+        from core import checks, error_reporting, preferences, request_id  # noqa: F401
+
+        error_reporting.setup()

@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import admin_home, admin_nav, preferences
+from core.metrics_view import metrics
 
 # Before admin.site.urls below builds the site's URLs (every admin module has registered by now).
 admin_nav.install(admin.site)
@@ -26,6 +27,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("webhooks/hubspot/", include("conversations.webhooks.urls")),
+    # Prometheus (host operators only: a bearer token, 404 when METRICS_TOKEN is unset).
+    path("metrics", metrics, name="metrics"),
 ]
 
 if settings.HUBSPOT_SANDBOX:

@@ -3,6 +3,7 @@
 Importing the modules registers their ModelAdmins (Django's autodiscover imports this package).
 """
 
+from connections.admin import developer  # noqa: F401 - registers its actions
 from connections.admin.connection import ConnectionAdmin
 from connections.admin.hubspot_app import HubSpotAppAdmin
 

@@ -14,9 +14,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from connections import consent, readiness
-from connections.admin import actions, panels
+from connections.admin import actions, developer, panels
 from connections.admin.display import COLOURS, MEDIA_CSS, MEDIA_JS
-from connections.forms import ConnectForm
+from connections.forms import ConnectForm, ConnectionForm
 from connections.models import Connection, ConnectionStatus, HubSpotApp, RegistrationState
 from core import audit
 from tenants.admin_mixins import TenantScopedAdmin
@@ -62,8 +62,10 @@ class ConnectionAdmin(TenantScopedAdmin):
         "last_error",
         "connected_by",
         "connected_at",
+        "callback_signature",
     )
-    readonly_fields = tuple(f for f in fields if f != "name")
+    readonly_fields = tuple(f for f in fields if f not in ("name", "callback_signature"))
+    form = ConnectionForm
     change_form_template = PAGES + "change_form.html"
     change_list_template = PAGES + "change_list.html"
 
@@ -183,6 +185,7 @@ class ConnectionAdmin(TenantScopedAdmin):
                 can_change=self.has_change_permission(request, obj),
                 can_change_app=self.can_change_app(request, obj.app),
             )
+            context["developer"] = developer.panel(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):

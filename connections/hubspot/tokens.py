@@ -26,6 +26,7 @@ from connections.hubspot import errors
 from connections.hubspot.oauth import OAuthClient
 from connections.hubspot.transport import Transport
 from connections.models import Connection, ConnectionStatus
+from core import metrics
 from core.db import row_locking
 from core.secrets import SecretStr
 
@@ -128,4 +129,5 @@ def _refresh(
             return connection.access_token
     # Outside the atomic block, so the ERROR status above is committed before we raise.
     logger.warning("HubSpot token refresh failed for connection %s: %s", connection_id, failure)
+    metrics.token_refresh_failed(failure)
     raise failure

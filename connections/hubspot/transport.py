@@ -52,6 +52,7 @@ from django.conf import settings
 
 from connections.hubspot import errors
 from connections.hubspot.paths import Endpoint, base_url, endpoint
+from core import metrics
 from core.logging import redact
 from core.secrets import SecretStr
 
@@ -452,6 +453,7 @@ class Transport:
         return None
 
     def _log(self, level, method, display, status, started, correlation_id, attempt, operation) -> None:
+        metrics.hubspot_call(operation, status, attempt)  # every attempt passes here
         if not logger.isEnabledFor(level):
             return
         duration_ms = (self.clock() - started) * 1000.0

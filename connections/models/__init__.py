@@ -3,12 +3,13 @@
 from connections.models.access import BotApiKey, CallbackSecret
 from connections.models.apps import HubSpotApp
 from connections.models.channels import ChannelRegistration, CustomChannel, RegistrationState
-from connections.models.connection import Connection, ConnectionStatus
+from connections.models.connection import CallbackSignature, Connection, ConnectionStatus
 from connections.models.inboxes import ConnectedInbox, InboxState
 
 __all__ = [
     "BotApiKey",
     "CallbackSecret",
+    "CallbackSignature",
     "ChannelRegistration",
     "ConnectedInbox",
     "Connection",

@@ -1,5 +1,6 @@
 """How bots reach us (API keys) and how we prove callbacks are ours (signing secrets)."""
 
+import base64
 import hashlib
 import secrets
 
@@ -91,5 +92,7 @@ class CallbackSecret(models.Model):
 
     @classmethod
     def issue(cls, connection: Connection) -> tuple["CallbackSecret", str]:
-        plaintext = f"whsec_{secrets.token_urlsafe(32)}"
+        # Standard base64 of 32 random bytes: usable as is in our X-HITL-Signature scheme and
+        # decodable by every Standard Webhooks library (URL-safe base64 is not).
+        plaintext = f"whsec_{base64.b64encode(secrets.token_bytes(32)).decode()}"
         return cls.objects.create(connection=connection, secret=plaintext), plaintext

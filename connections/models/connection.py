@@ -14,6 +14,13 @@ class ConnectionStatus(models.TextChoices):
     DISCONNECTED = "disconnected", "Disconnected"
 
 
+class CallbackSignature(models.TextChoices):
+    """How callbacks to the bot are signed (`conversations.callback_signing` documents both)."""
+
+    HITL = "hitl", "X-HITL-Signature (t=…,v1=…)"
+    STANDARD = "standard", "Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)"
+
+
 class Connection(models.Model):
     """One HubSpot portal (hub) connected through one app, with its OAuth tokens."""
 
@@ -49,6 +56,15 @@ class Connection(models.Model):
         blank=True,
         help_text="Fail an escalation with reason no_agent when no agent takes it within this many "
         "minutes (the HubSpot thread is left open). Empty: wait indefinitely.",
+    )
+    callback_signature = models.CharField(
+        "callback signature scheme",
+        max_length=20,
+        choices=CallbackSignature.choices,
+        default=CallbackSignature.HITL,
+        help_text="Standard Webhooks lets bots verify callbacks with an off-the-shelf library "
+        "(standardwebhooks for Python, Node and others). It signs only with secrets in standard "
+        "base64 (whsec_…, issued by this version): rotate an older secret before switching.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -11,6 +11,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from core import metrics
+
 
 class ApiError(exceptions.APIException):
     """An error with our own code and status, e.g. ApiError(409, "escalation_closed", "...")."""
@@ -74,6 +76,7 @@ def handle_exception(exc, context):
             response["WWW-Authenticate"] = 'Bearer realm="api"'
         detail = getattr(exc, "detail", None) or response.data.get("detail") or str(exc)
         response.data = {"error": code, "message": str(detail)}
+    metrics.bot_api_refused(context.get("view"), response.status_code, response.data.get("error"))
     return response
 
 

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from conversations.models import BotApiRequest
+from core import request_id
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class RecordsBotRequests:
             error_code=str(error)[:60],
             duration_ms=int((time.monotonic() - started) * 1000),
             created_at=self._received_at,
+            request_id=request_id.current(),
         )
         try:
             if connection.in_atomic_block:

@@ -249,13 +249,16 @@ class MessageSerializer(serializers.ModelSerializer):
 class EventSerializer(serializers.Serializer):
     """The envelope of EscalationEvent.envelope(), as sent to callbacks."""
 
-    id = serializers.UUIDField()
-    type = serializers.CharField()
-    escalation_id = serializers.UUIDField()
-    conversation_id = serializers.CharField()
-    sequence = serializers.IntegerField()
-    occurred_at = serializers.CharField()
-    data = serializers.DictField()
+    id = serializers.UUIDField(help_text="The same on every retry: the bot's dedupe key.")
+    type = serializers.CharField(
+        help_text="escalation.opened, escalation.assigned, escalation.message, escalation.closed, "
+        "escalation.failed; ping (test events, callbacks only). Ignore types you do not know."
+    )
+    escalation_id = serializers.UUIDField(allow_null=True, help_text="null only in ping.")
+    conversation_id = serializers.CharField(allow_null=True, help_text="null only in ping.")
+    sequence = serializers.IntegerField(min_value=0, help_text="1, 2, 3 … per escalation; 0 in ping.")
+    occurred_at = serializers.CharField(help_text="UTC, ISO 8601.")
+    data = serializers.DictField(help_text="The type's details (docs/bot-api.md).")
 
 
 class EventPageSerializer(serializers.Serializer):

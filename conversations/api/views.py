@@ -21,10 +21,12 @@ from conversations import escalations
 from conversations.api import attachments as attachment_files
 from conversations.api import serializers as s
 from conversations.api.authentication import BotKeyAuthentication
+from conversations.api.callback_schema import EVENT_CALLBACK
 from conversations.api.errors import ApiError
 from conversations.api.recording import RecordsBotRequests
 from conversations.api.throttling import BotApiRateLimits
 from conversations.models import Escalation, EscalationEvent, EscalationStatus
+from core import metrics
 
 # Largest request bodies: a start (transcript up to 200 entries of 5000 chars) and a message (base64 files).
 MAX_START_BODY = 2 * 1024 * 1024
@@ -179,6 +181,7 @@ class EscalationViewSet(
             ),
             **ERRORS,
         },
+        callbacks=[EVENT_CALLBACK],
     )
     def create(self, request):
         data = _valid(s.StartEscalationSerializer(data=request.data))
@@ -189,6 +192,7 @@ class EscalationViewSet(
             esc, created = escalations.start(request.auth, data, idempotency_key=idempotency_key)
         except escalations.EscalationError as exc:
             _raise(exc)
+        metrics.escalation_started(esc.connection, created)
         esc.refresh_from_db()  # an eager publish (no worker) may have opened it already
         body = s.EscalationSerializer(esc, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

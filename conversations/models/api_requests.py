@@ -31,6 +31,7 @@ class BotApiRequest(models.Model):
     status_code = models.PositiveSmallIntegerField()
     error_code = models.CharField(max_length=60, blank=True, help_text="Our error code when refused.")
     duration_ms = models.PositiveIntegerField(default=0)
+    request_id = models.CharField(max_length=200, blank=True, help_text="X-Request-ID of the request.")
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = TenantScopedQuerySet.as_manager()

@@ -43,6 +43,11 @@ class EscalationEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    request_id = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The request that caused it (X-Request-ID), sent with its callback.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantScopedQuerySet.as_manager()

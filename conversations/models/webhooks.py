@@ -26,6 +26,7 @@ class WebhookReceipt(models.Model):
     body = models.TextField()
     remote_ip = models.GenericIPAddressField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    request_id = models.CharField(max_length=200, blank=True, help_text="X-Request-ID of the request.")
     event_count = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     exception = models.TextField(blank=True)

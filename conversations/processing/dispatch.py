@@ -19,6 +19,7 @@ from conversations.models import HubSpotEvent
 from conversations.processing import channel, threads
 from conversations.processing.context import NOT_OURS, Context, Outcome
 from conversations.processing.routing import connection_for
+from core import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ def _record(event: HubSpotEvent, outcome: Outcome) -> None:
         escalation_id=event.escalation_id,
         attempts=F("attempts") + 1,
     )
+    metrics.webhook_event_processed(event.created_at, event.processed_at)
 
 
 def record_failure(event: HubSpotEvent, message: str, *, final: bool) -> None:

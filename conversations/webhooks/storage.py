@@ -19,6 +19,7 @@ from django.db import transaction
 from conversations import enqueue
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.webhooks.parsing import ParsedEvent
+from core import request_id
 
 # Never stored: credentials a proxy or client might add. HubSpot's own headers are kept.
 _SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-api-key"}
@@ -46,6 +47,7 @@ def store(
             body=body.decode("utf-8", "replace"),
             remote_ip=request.META.get("REMOTE_ADDR") or None,
             event_count=len(events),
+            request_id=request_id.current(),
         )
         fresh: dict[str, HubSpotEvent] = {}
         for event in events:  # the same event twice in one array is one event

@@ -29,6 +29,7 @@ from conversations.webhooks.authentication import (
     IsSignedByHubSpot,
     forget_app,
 )
+from core import metrics
 
 
 class _HubSpotWebhookView(APIView):
@@ -67,6 +68,7 @@ class _HubSpotWebhookView(APIView):
                 raise
             forget_app(token)
             raise exceptions.NotFound("No HubSpot app has this webhook URL.") from None
+        metrics.webhook_stored(self.kind, len(events), len(new_ids))
         return Response(
             {"received": len(events), "new": len(new_ids), "duplicates": len(events) - len(new_ids)},
             status=200,
@@ -88,6 +90,7 @@ def webhook_exception_handler(exc, context):
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         code = "invalid_signature"
     response.data = {"error": code, "message": str(detail), **extra}
+    metrics.webhook_refused(getattr(context.get("view"), "kind", ""), response.status_code)
     return response
 
 

@@ -56,6 +56,8 @@ MIDDLEWARE = [
     # /healthz and /readyz, answered before the HTTPS redirect and host validation (load balancers
     # probe by IP over plain HTTP): core/health.py.
     "core.health.HealthCheckMiddleware",
+    # X-Request-ID accepted or made, in logs, tasks, the timeline and callbacks: core/request_id.py.
+    "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -160,16 +162,19 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="text")  # "json" for structured logs
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "core.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "core.logging.RedactSecretsFilter"},
+        "request_id": {"()": "core.request_id.RequestIdFilter"},
+    },
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "core.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["redact_secrets"],
+            "filters": ["request_id", "redact_secrets"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -329,6 +334,20 @@ HITL_ACTOR_CACHE_SECONDS = env.int("HITL_ACTOR_CACHE_SECONDS", default=3600)
 HITL_BENCH = env.bool("HITL_BENCH", default=False)
 if HITL_BENCH:
     MIDDLEWARE.insert(0, "core.bench.QueryCountMiddleware")
+
+# OBSERVABILITY (core/metrics.py, core/metrics_view.py; docs/operations.md)
+# ------------------------------------------------------------------------------
+# /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+# PROMETHEUS_MULTIPROC_DIR (read by prometheus_client from the environment) makes every gunicorn
+# and Celery process of a host count into one total.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Adds the tenant's slug as a label to escalation metrics: only for a handful of tenants.
+METRICS_TENANT_LABELS = env.bool("METRICS_TENANT_LABELS", default=False)
+# Error reporting (core/error_reporting.py): on when SENTRY_DSN is set. No personal data; events
+# are scrubbed like the logs before they leave the process.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default=env.str("DJANGO_ENV", default="local"))
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 
 # Email (member invitations): printed to the console unless EMAIL_URL names an SMTP server, e.g.
 # EMAIL_URL=smtp+tls://user:password@smtp.example.com:587 (django-environ's email_url schemes).

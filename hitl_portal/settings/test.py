@@ -6,7 +6,10 @@ back to SQLite and the tests that need PostgreSQL skip with a reason, except und
 where a missing server fails the run. `TEST_DB=sqlite` forces the embedded database.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import environ
 
@@ -87,3 +90,16 @@ HITL_ALLOW_PRIVATE_CALLBACKS = env.bool("HITL_ALLOW_PRIVATE_CALLBACKS", default=
 # would leak from test to test. tests/api/test_rate_limits.py switches them on where it tests them.
 HITL_BOT_API_RATE_LIMIT = env.str("TEST_BOT_API_RATE_LIMIT", default="off")
 HITL_BOT_API_START_RATE_LIMIT = env.str("TEST_BOT_API_START_RATE_LIMIT", default="off")
+
+# prometheus_client's multiprocess mode, as in a deployment: a test process and the subprocesses it
+# starts (Celery worker, gunicorn: they inherit the variables) count into one directory and /metrics
+# adds them up. One directory per pytest-xdist worker, so parallel tests do not see each other's
+# counts. Set before anything imports prometheus_client.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if (
+    not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    or os.environ.get("HITL_TEST_METRICS_WORKER", "") != _xdist_worker
+):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hitl-metrics-")
+    os.environ["HITL_TEST_METRICS_WORKER"] = _xdist_worker
+    atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], True)

@@ -24,10 +24,17 @@ HEADER = "X-HITL-Signature"
 def callback(request: HttpRequest) -> JsonResponse:
     bot = DemoBot.objects.filter(pk=1).first()
     header = request.headers.get(HEADER, "")
-    if bot is None or not signing.verify(header, request.body, bot.callback_secret.reveal()):
-        return JsonResponse({"error": f"missing or invalid {HEADER}"}, status=401)
+    secret = bot.callback_secret.reveal() if bot is not None else ""
+    if "webhook-signature" in request.headers:  # the connection signs the Standard Webhooks way
+        valid = bool(secret) and signing.verify_standard(request.headers, request.body, secret)
+    else:
+        valid = bool(secret) and signing.verify(header, request.body, secret)
+    if not valid:
+        return JsonResponse({"error": f"missing or invalid {HEADER} (or webhook-signature)"}, status=401)
     try:
         envelope = json.loads(request.body)
+        if envelope.get("type") == "ping":  # "Send test event" on the connection's page
+            return JsonResponse({"pong": True})
         conversation_id = envelope["conversation_id"]
         escalation_id = str(envelope["escalation_id"])
     except (ValueError, KeyError, TypeError):

@@ -1,0 +1,1 @@
+from tests.callbacks.conftest import callback_settings, connection, receiver, secret  # noqa: F401
