@@ -40,6 +40,21 @@ def test_chat_page_and_console(live_server, e2e_settings, page):
     messages = console.get_by_label("Messages")
     expect(messages.locator(".msg", has_text="Bot:").first.locator(".meta")).to_contain_text("Bot (for")
 
+    # Enough lines for the console's message list to scroll, then the agent scrolls up to read.
+    for n in range(6):
+        box.fill(f"more detail {n}")
+        box.press("Enter")
+        expect(page.get_by_label("Chat")).to_contain_text(f"more detail {n}")
+    expect(messages).to_contain_text("more detail 5", timeout=20_000)
+    messages.evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
+    box.fill("are you reading?")
+    box.press("Enter")
+    jump = console.get_by_role("button", name="New message ↓")
+    expect(jump).to_be_visible(timeout=20_000)
+    jump.click()
+    expect(jump).to_be_hidden()
+    assert messages.evaluate("el => el.scrollHeight - el.scrollTop - el.clientHeight < 40")
+
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="End conversation").click()
