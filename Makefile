@@ -17,7 +17,7 @@ PROD_HOST ?=
 # The production commands run with the venv's gunicorn, celery and honcho first on PATH.
 PROD := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -e $(ENV_FILE)
 
-.PHONY: run test lint format bench migrate clean prod prod-env
+.PHONY: run test lint format bench migrate clean prod prod-env hubspot-live
 
 $(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
@@ -67,6 +67,11 @@ node_modules/.installed: package.json package-lock.json
 test: $(VENV)/.dev node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The doctor's steps and an escalation round trip against a real HubSpot developer test account.
+# Needs the HUBSPOT_LIVE_* variables (.env.example); without them every test is skipped. Never in CI.
+hubspot-live: $(VENV)/.dev
+	$(VENV)/bin/pytest -m hubspot_live tests/hubspot_live $(PYTEST_ARGS)
 
 # The production profile under load on this machine (PostgreSQL and Redis must be running); prints
 # one table. BENCH_ARGS="--reseed" seeds the million escalations again. See docs/benchmarks.md.

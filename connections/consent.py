@@ -17,7 +17,9 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from connections.hubspot import errors as hs_errors
+from connections.hubspot import scopes as hs_scopes
 from connections.hubspot.oauth import OAuthClient, TokenInfo, TokenResponse, authorize_url
+from connections.hubspot.scopes import PORTAL_SCOPES
 from connections.models import (
     ChannelRegistration,
     Connection,
@@ -27,14 +29,8 @@ from connections.models import (
 from core import audit
 from tenants.models import Role, Tenant, tenant_ids_for
 
-REQUIRED_SCOPES = (
-    "conversations.custom_channels.read",
-    "conversations.custom_channels.write",
-    "conversations.read",
-    "conversations.write",
-    "crm.objects.contacts.read",
-    "files",
-)
+#: What a new app record asks for by default (an app may ask for more, see HubSpotApp.required_scopes).
+REQUIRED_SCOPES = PORTAL_SCOPES
 SESSION_KEY = "hubspot_oauth_states"
 STATE_TTL_SECONDS = 10 * 60
 MAX_PENDING = 10
@@ -92,7 +88,8 @@ def start(request, *, tenant: Tenant, app: HubSpotApp, connection: Connection | 
         "created": time.time(),
     }
     request.session[SESSION_KEY] = states
-    return authorize_url(app.client_id, redirect_uri(), REQUIRED_SCOPES, state=state)
+    required, optional = hs_scopes.install_scopes(app)
+    return authorize_url(app.client_id, redirect_uri(), required, optional, state=state)
 
 
 def _pop_state(request, state: str) -> Pending:
@@ -161,7 +158,7 @@ def _complete(request, params, pending: Pending) -> Connection:
             code="exchange_failed",
             connection_id=reconnect,
         ) from None
-    missing = [scope for scope in REQUIRED_SCOPES if scope not in info.scopes]
+    missing = list(hs_scopes.report(app, info.scopes).missing)
     if missing:
         _revoke_quietly(client, tokens)
         raise ConsentError(
@@ -175,14 +172,31 @@ def _complete(request, params, pending: Pending) -> Connection:
         raise ConsentError(
             f"The token belongs to HubSpot app {info.app_id}, not {app.app_id}.", code="wrong_app"
         )
+    before = (
+        Connection.objects.filter(app=app, portal_id=info.hub_id).values_list("scopes", flat=True).first()
+    )
     connection = _store(request.user, tenant, app, reconnect, tokens, info)
+    # A reconnect that lost a scope granted before (an optional one declined, or removed from the
+    # app in HubSpot) is said out loud: on the connection and in the audit log.
+    dropped = hs_scopes.dropped(before or [], info.scopes)
+    message = f"Connected HubSpot portal {info.hub_id} ({info.hub_domain}) as {info.user}."
+    if dropped:
+        note = f"HubSpot no longer grants scopes granted before: {', '.join(dropped)}."
+        Connection.objects.filter(pk=connection.pk).update(last_error=note)
+        connection.last_error = note
+        message += " " + note
     audit.record(
         "connection.connect",
         actor=request.user,
         tenant=tenant,
         target=connection,
-        message=f"Connected HubSpot portal {info.hub_id} ({info.hub_domain}) as {info.user}.",
-        details={"portal_id": info.hub_id, "scopes": list(info.scopes), "hubspot_user": info.user},
+        message=message,
+        details={
+            "portal_id": info.hub_id,
+            "scopes": list(info.scopes),
+            "hubspot_user": info.user,
+            "dropped_scopes": dropped,
+        },
     )
     return connection
 

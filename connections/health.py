@@ -1,18 +1,22 @@
-""" "Check health": does everything a connection relies on still hold at HubSpot?
+""" "Check health" and `manage.py hubspot_doctor`: does everything a connection relies on still
+hold at HubSpot? One implementation for both.
 
-Each check asks HubSpot one question and answers `ok` True (fine), False (a problem, with a message
-saying what to do) or None (could not be checked, or not tracked yet). HubSpot errors become
-failed checks; `check_health` itself never raises on them, since it is what an admin runs when
-something is already wrong.
+Each check asks HubSpot one question and answers `ok` True (fine), False (a problem: `message` says
+what is wrong, `fix` what to do) or None (could not be checked, or not tracked yet). HubSpot errors
+become failed checks; nothing here raises on them, since it is what an admin runs when something
+is already wrong. The steps, in order: the token (refreshed on request, then introspected), the
+granted scopes against the app's, the channel and its capabilities, each inbox's channel account
+and its delivery identifier, the registration, the app's webhook target URL and subscriptions,
+and the last signed webhook received. `publish_test` adds a round trip through a real thread.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from django.utils import timezone
 
-from connections.consent import REQUIRED_SCOPES
 from connections.hubspot import (
     HubSpotClient,
     HubSpotDeveloperClient,
@@ -20,6 +24,9 @@ from connections.hubspot import (
     HubSpotNotFound,
     OAuthClient,
 )
+from connections.hubspot import scopes as hs_scopes
+from connections.hubspot.channels import OPAQUE_ID
+from connections.hubspot.conversations import participant
 from connections.hubspot.tokens import get_access_token
 from connections.models import (
     ChannelRegistration,
@@ -33,9 +40,24 @@ from connections.webhook_urls import app_webhook_url, channel_webhook_url
 from core import audit
 from core.models import AuditLogEntry
 
+REGISTER = "Run “Register channel” on the connection's page (or `manage.py provision_connection`)."
+FIXES = {
+    "token": "Connect the portal again from the connection's page.",
+    "scopes": "Check the app's scopes (here and in HubSpot match), then connect the portal again.",
+    "channel": REGISTER,
+    "inbox": REGISTER,
+    "registration": REGISTER,
+    "webhooks": "Run “Set up webhooks” on the connection's page, or fix them in HubSpot's app settings.",
+    "project_webhooks": "Upload the project files (`manage.py export_hubspot_project`, `hs project upload`).",
+    "last_webhook": "Check the app's webhook target URL in HubSpot and that this portal is reachable.",
+    "publish": "Fix the problems above first; then look at HubSpot's answer in the detail.",
+}
 
-def _check(name: str, label: str, ok: bool | None, message: str, **details) -> dict:
-    return {"name": name, "label": label, "ok": ok, "message": message, "details": details}
+
+def _check(name: str, label: str, ok: bool | None, message: str, *, fix: str = "", **details) -> dict:
+    if ok is False and not fix:
+        fix = FIXES.get(name.split(":", 1)[0], "")
+    return {"name": name, "label": label, "ok": ok, "message": message, "fix": fix, "details": details}
 
 
 def _guarded(name: str, label: str, run: Callable[[], dict]) -> dict:
@@ -45,12 +67,13 @@ def _guarded(name: str, label: str, run: Callable[[], dict]) -> dict:
         return _check(name, label, False, f"HubSpot answered with an error: {exc}")
 
 
-def check_health(connection, *, actor=None) -> dict:
-    """`{"ok", "checked_at", "checks": [{"name", "label", "ok", "message", "details"}],
-    "last_webhook_received_at"}`; `ok` is False if any check is False."""
+def check_health(connection, *, actor=None, refresh: bool = False) -> dict:
+    """`{"ok", "checked_at", "checks": [{"name", "label", "ok", "message", "fix", "details"}],
+    "last_webhook_received_at"}`; `ok` is False if any check is False. `refresh` first proves the
+    refresh token works by refreshing the access token (the doctor does; the page need not)."""
     info: dict = {}
-    checks = [_guarded("token", "Access token", lambda: _token(connection, info))]
-    checks.append(_scopes(info))
+    checks = [_guarded("token", "Access token", lambda: _token(connection, info, refresh=refresh))]
+    checks.append(_scopes(connection.app, info))
     channel = CustomChannel.objects.filter(app_id=connection.app_id).first()
     checks.append(_guarded("channel", "Custom channel", lambda: _channel(connection.app, channel)))
     channel_ok = checks[-1]["ok"]
@@ -97,11 +120,11 @@ def check_health(connection, *, actor=None) -> dict:
     return report
 
 
-def _token(connection, info: dict) -> dict:
+def _token(connection, info: dict, *, refresh: bool = False) -> dict:
     name, label = "token", "Access token"
     if connection.status == ConnectionStatus.DISCONNECTED or not connection.refresh_token:
         return _check(name, label, False, "Not connected. Connect the portal to HubSpot.")
-    token = get_access_token(connection.pk)
+    token = get_access_token(connection.pk, force=refresh)
     token_info = OAuthClient.for_app(connection.app).token_info(token)
     info.update(token_ok=True, scopes=set(token_info.scopes))
     if connection.portal_id and token_info.hub_id != connection.portal_id:
@@ -113,30 +136,38 @@ def _token(connection, info: dict) -> dict:
         name,
         label,
         True,
-        f"Valid for {minutes} more minutes (portal {token_info.hub_id}, installed by {token_info.user}).",
+        f"Valid for {minutes} more minutes (portal {token_info.hub_id}, installed by {token_info.user})"
+        + ("; just refreshed." if refresh else "."),
         expires_in=token_info.expires_in,
         hub_id=token_info.hub_id,
         user=token_info.user,
     )
 
 
-def _scopes(info: dict) -> dict:
+def _scopes(app, info: dict) -> dict:
     name, label = "scopes", "Scopes"
     if "scopes" not in info:
         return _check(name, label, None, "Not checked: the access token could not be read.")
-    missing = [s for s in REQUIRED_SCOPES if s not in info["scopes"]]
-    if missing:
+    report = hs_scopes.report(app, info["scopes"])
+    details = {
+        "scopes": sorted(info["scopes"]),
+        "required": list(report.required),
+        "optional_granted": list(report.granted_optional),
+        "extra": list(report.extra),
+        "missing": list(report.missing),
+    }
+    if report.missing:
         return _check(
             name,
             label,
             False,
-            f"Missing {', '.join(missing)}. Connect the portal again and approve them.",
-            scopes=sorted(info["scopes"]),
-            missing=missing,
+            f"Missing {', '.join(report.missing)}. Connect the portal again and approve them.",
+            **details,
         )
-    return _check(
-        name, label, True, "All required scopes granted.", scopes=sorted(info["scopes"]), missing=[]
-    )
+    message = f"All {len(report.required)} required scopes granted"
+    if report.optional:
+        message += f"; {len(report.granted_optional)} of {len(report.optional)} optional"
+    return _check(name, label, True, message + ".", **details)
 
 
 def _channel(app, channel) -> dict:
@@ -162,10 +193,30 @@ def _channel(app, channel) -> dict:
             "this portal. Register the channel again.",
             channel_id=channel.channel_id,
         )
-    message = f"Channel {channel.channel_id} exists."
+    declared = (remote.get("capabilities") or {}).get("deliveryIdentifierTypes") or []
+    if OPAQUE_ID not in declared:
+        return _check(
+            name,
+            label,
+            False,
+            f"Channel {channel.channel_id} does not declare {OPAQUE_ID} (registered before delivery "
+            "identifiers), so its accounts cannot be named in a publish.",
+            channel_id=channel.channel_id,
+            delivery_identifier_types=declared,
+        )
+    message = f"Channel {channel.channel_id} exists; delivery identifier types {', '.join(declared)}."
     if duplicates:
         message += f" HubSpot also has duplicates with our URL: {', '.join(duplicates)}."
-    return _check(name, label, True, message, channel_id=channel.channel_id, duplicates=duplicates)
+    return _check(
+        name,
+        label,
+        True,
+        message,
+        channel_id=channel.channel_id,
+        duplicates=duplicates,
+        delivery_identifier_types=declared,
+        capabilities=remote.get("capabilities") or {},
+    )
 
 
 def _inbox(inbox, name, label, channel, channel_ok, client) -> dict:
@@ -192,12 +243,26 @@ def _inbox(inbox, name, label, channel, channel_ok, client) -> dict:
             f"Channel account {inbox.channel_account_id} is switched off. Register the channel again.",
             channel_account_id=inbox.channel_account_id,
         )
+    identifier = account.get("deliveryIdentifier") or {}
+    expected = {"type": OPAQUE_ID, "value": inbox.delivery_identifier}
+    if not inbox.delivery_identifier or identifier != expected:
+        return _check(
+            name,
+            label,
+            False,
+            f"Channel account {inbox.channel_account_id} has delivery identifier "
+            f"{identifier.get('value') or 'none'}, not {inbox.delivery_identifier or 'one'}: publishes "
+            "to it would be refused. Registering again replaces the account.",
+            channel_account_id=inbox.channel_account_id,
+            delivery_identifier=identifier,
+        )
     return _check(
         name,
         label,
         True,
-        f"Channel account {inbox.channel_account_id} is connected.",
+        f"Channel account {inbox.channel_account_id} is connected as {identifier['value']}.",
         channel_account_id=inbox.channel_account_id,
+        delivery_identifier=identifier,
     )
 
 
@@ -212,6 +277,16 @@ def _registration(connection) -> dict:
 
 def _webhooks(app) -> dict:
     name, label = "webhooks", "App webhooks"
+    if app.is_project_app:
+        # HubSpot's webhooks API serves legacy public apps only; a project's come from its files.
+        return _check(
+            name,
+            label,
+            None,
+            "Project app: HubSpot takes its webhooks from the uploaded project files, which cannot be "
+            "read back. “Last webhook received” shows whether they arrive.",
+            fix=FIXES["project_webhooks"],
+        )
     if not app.developer_api_key:
         return _check(name, label, None, "Not checked: the app has no developer API key.")
     dev = HubSpotDeveloperClient.for_app(app)
@@ -254,3 +329,92 @@ def _last_webhook_at(connection):
         .values_list("created_at", flat=True)
         .first()
     )
+
+
+# Publish test (the doctor's --publish-test) ------------------------------------------------------
+
+
+def publish_test(connection, inbox) -> list[dict]:
+    """Publish a test message into a new thread of `inbox`, read it back, and close the thread.
+
+    The visitor is a one-off CHANNEL_SPECIFIC_OPAQUE_ID, so HubSpot creates no CRM contact for it;
+    the thread is closed at the end, and stays in the inbox's closed view as a trace of the test.
+    """
+    steps: list[dict] = []
+    channel = CustomChannel.objects.filter(app_id=connection.app_id).exclude(channel_id="").first()
+    if channel is None or not inbox.channel_account_id or not inbox.delivery_identifier:
+        return [
+            _check(
+                "publish",
+                "Publish a test message",
+                False,
+                "The channel or this inbox's channel account (with its delivery identifier) is missing.",
+                fix=REGISTER,
+            )
+        ]
+    client = HubSpotClient.for_connection(connection)
+    marker = uuid.uuid4().hex[:12]
+    text = f"HITL portal health check {marker}: a test message, closed right away. No action needed."
+    state: dict = {}
+
+    def publish():
+        message = client.publish_message(
+            channel.channel_id,
+            channel_account_id=inbox.channel_account_id,
+            text=text,
+            senders=[participant(OPAQUE_ID, f"hitl-doctor-{marker}", name="HITL health check")],
+            recipients=[participant(OPAQUE_ID, inbox.delivery_identifier)],
+            integration_thread_id=f"hitl-doctor-{marker}",
+            integration_idempotency_id=f"hitl-doctor-{marker}",
+        )
+        state.update(
+            message_id=str(message.get("id") or ""), thread_id=str(message.get("conversationsThreadId") or "")
+        )
+        if not state["message_id"] or not state["thread_id"]:
+            return _check(
+                "publish", "Publish a test message", False, f"HubSpot's answer lacks ids: {message}"
+            )
+        return _check(
+            "publish",
+            "Publish a test message",
+            True,
+            f"Message {state['message_id']} in new thread {state['thread_id']} of inbox {inbox.inbox_id}.",
+            **state,
+        )
+
+    def read_back():
+        got = client.get_message(channel.channel_id, state["message_id"])
+        in_thread = any(
+            m.get("id") == state["message_id"] for m in client.iter_thread_messages(state["thread_id"])
+        )
+        ok = got.get("text") == text and in_thread
+        message = "Read back from the channel and found in the thread." if ok else "Not found as sent."
+        return _check(
+            "publish_read", "Read the test message back", ok, message, fix="" if ok else FIXES["publish"]
+        )
+
+    def close():
+        closed = client.close_thread(state["thread_id"])
+        ok = closed.get("status") == "CLOSED"
+        return _check(
+            "publish_close",
+            "Close the test thread",
+            ok,
+            f"Thread {state['thread_id']} is {closed.get('status')}.",
+        )
+
+    steps.append(_guarded("publish", "Publish a test message", publish))
+    if steps[-1]["ok"]:
+        steps.append(_guarded("publish_read", "Read the test message back", read_back))
+        steps.append(_guarded("publish_close", "Close the test thread", close))
+    audit.record(
+        "connection.publish_test",
+        tenant=connection.tenant,
+        target=connection,
+        outcome=AuditLogEntry.Outcome.SUCCESS
+        if all(s["ok"] for s in steps)
+        else AuditLogEntry.Outcome.FAILURE,
+        message="; ".join(f"{s['label']}: {s['message']}" for s in steps),
+        details={"inbox_id": inbox.inbox_id, **state},
+    )
+    return steps

@@ -48,6 +48,7 @@ from connections.hubspot import (
     HubSpotNotFound,
     HubSpotValidationError,
 )
+from connections.hubspot.channels import OPAQUE_ID, account_identifier
 from connections.hubspot.tokens import get_access_token
 from connections.inboxes import deauthorize_account
 from connections.models import (
@@ -81,9 +82,11 @@ TRANSIENT_BACKOFF_CAP = 120
 CHANNEL_NAME = "Chatbot handoff"
 CHANNEL_DESCRIPTION = "Conversations a chatbot hands over to a person (human in the loop)."
 #: Contract §5.1 "Channel capabilities". Bots reach people by email or phone; each escalation is
-#: its own thread (INTEGRATION_THREAD_ID), and agents may reply with images and PDFs.
+#: its own thread (INTEGRATION_THREAD_ID), and agents may reply with images and PDFs. Each channel
+#: account is itself identified by a CHANNEL_SPECIFIC_OPAQUE_ID (see `account_identifier`), which
+#: the channel must declare or HubSpot refuses the account.
 CHANNEL_CAPABILITIES = {
-    "deliveryIdentifierTypes": ["HS_EMAIL_ADDRESS", "HS_PHONE_NUMBER"],
+    "deliveryIdentifierTypes": ["HS_EMAIL_ADDRESS", "HS_PHONE_NUMBER", OPAQUE_ID],
     "threadingModel": "INTEGRATION_THREAD_ID",
     "allowInlineImages": False,
     "allowOutgoingMessages": True,
@@ -180,6 +183,22 @@ def request_unregistration(connection, *, actor=None, enqueue: bool = True) -> C
             actor=actor,
         )
     return reg
+
+
+def request_identifier_upgrade(connection) -> bool:
+    """Queue a registration run if an inbox still has a channel account made before delivery
+    identifiers (publishing cannot name it); True if one was requested. Called by publishing, so
+    an upgraded deployment heals itself on the first escalation instead of waiting for an admin.
+    A run already queued or under way is left alone (`request_registration` would say so in the
+    audit log on every publish retry)."""
+    stale = connection.inboxes.exclude(state=InboxState.REMOVED).exclude(channel_account_id="")
+    if not stale.filter(delivery_identifier="").exists():
+        return False
+    reg = ChannelRegistration.objects.filter(connection=connection).first()
+    if reg is not None and reg.state in IN_PROGRESS and reg.updated_at > timezone.now() - STALE_AFTER:
+        return False
+    request_registration(connection)
+    return True
 
 
 # Bookkeeping ----------------------------------------------------------------------------------
@@ -383,9 +402,12 @@ def ensure_channel(app, dev: HubSpotDeveloperClient) -> ChannelFound:
                 channel_description=CHANNEL_DESCRIPTION,
             )
             channel.channel_id, created = str(remote["id"]), True
-        elif remote is not None and remote.get("webhookUrl") != url:
-            # Ours, but PUBLIC_BASE_URL has changed since it was registered.
-            dev.update_channel(channel.channel_id, webhook_url=url)
+        else:
+            if remote is None:
+                remote = next((c for c in listed if str(c["id"]) == channel.channel_id), None)
+            changes = _channel_changes(remote, url)
+            if changes:
+                dev.update_channel(channel.channel_id, **changes)
         channel.webhook_url = url
         channel.duplicate_channel_ids = [cid for cid in ours if cid != channel.channel_id]
         channel.save()
@@ -398,6 +420,26 @@ def ensure_channel(app, dev: HubSpotDeveloperClient) -> ChannelFound:
         listed=channel.channel_id in listed_ids,
         duplicates=list(channel.duplicate_channel_ids),
     )
+
+
+def _channel_changes(remote: dict | None, url: str) -> dict:
+    """What an existing channel of ours lacks: the current webhook URL (PUBLIC_BASE_URL changed
+    since it was registered) and the delivery identifier types accounts are now created with
+    (a channel registered before identifiers declared only email and phone)."""
+    if remote is None:
+        return {}
+    changes: dict = {}
+    if remote.get("webhookUrl") != url:
+        changes["webhook_url"] = url
+    declared = (remote.get("capabilities") or {}).get("deliveryIdentifierTypes") or []
+    if any(t not in declared for t in CHANNEL_CAPABILITIES["deliveryIdentifierTypes"]):
+        changes["capabilities"] = {
+            **(remote.get("capabilities") or {}),
+            "deliveryIdentifierTypes": list(
+                dict.fromkeys([*declared, *CHANNEL_CAPABILITIES["deliveryIdentifierTypes"]])
+            ),
+        }
+    return changes
 
 
 def connect_inboxes(connection: Connection, channel_id: str) -> tuple[list[str], int]:
@@ -432,46 +474,105 @@ def connect_inboxes(connection: Connection, channel_id: str) -> tuple[list[str],
 
 
 def _connect_inbox(connection: Connection, inbox_pk: int, channel_id: str, client: HubSpotClient) -> None:
+    """Make sure the inbox has our channel account with its delivery identifier.
+
+    HubSpot cannot add an identifier to an existing account (the update body has only `name` and
+    `authorized`), so an account made before identifiers is replaced: the new one is created, then
+    the old one is switched off (`authorized=false`, its threads stay readable). Found by its
+    identifier, the new account is reused by every later run, so reruns create nothing.
+    """
     with row_locking():
         inbox = ConnectedInbox.objects.select_for_update().filter(pk=inbox_pk).first()
         if inbox is None or inbox.state == InboxState.REMOVED:
             return
+        wanted = account_identifier(connection.app.app_id, connection.portal_id, inbox.inbox_id)
         account = None
         if inbox.channel_account_id:
             try:
                 account = client.get_channel_account(channel_id, inbox.channel_account_id)
             except HubSpotNotFound:
                 account = None
-            if account is not None and str(account.get("inboxId")) != str(inbox.inbox_id):
+            if account is not None and not _is_ours(account, inbox.inbox_id, wanted):
                 account = None
+        inbox_accounts = None
         if account is None:
-            account = _find_account(client, channel_id, inbox.inbox_id)
+            inbox_accounts = _inbox_accounts(client, channel_id, inbox.inbox_id)
+            account = next((a for a in inbox_accounts if _is_ours(a, inbox.inbox_id, wanted)), None)
         if account is None:
             account = client.create_channel_account(
                 channel_id,
                 name=f"{connection.tenant.name} HITL"[:200],
                 inbox_id=inbox.inbox_id,
                 authorized=True,
+                delivery_identifier=wanted,
             )
         elif not account.get("authorized", True):
             account = client.update_channel_account(channel_id, account["id"], authorized=True)
+        previous = inbox.channel_account_id
         inbox.channel_account_id = str(account["id"])
+        inbox.delivery_identifier = wanted["value"]
         inbox.state = InboxState.ACTIVE
         inbox.last_error = ""
         inbox.connected_at = inbox.connected_at or timezone.now()
         inbox.save()
+    # After the new id is committed: HubSpot's CHANNEL_ACCOUNT_UPDATED(authorized=false) for the
+    # old account must not find the inbox still pointing at it (and mark the inbox failed).
+    replaced = _retire_superseded(client, channel_id, inbox.inbox_id, previous, account, inbox_accounts)
+    if replaced:
+        _audit(
+            connection,
+            "channel.register",
+            "account_replaced",
+            f"Inbox {inbox.inbox_id}: channel account {account['id']} (delivery identifier "
+            f"{wanted['value']}) replaces {', '.join(replaced)}, now switched off.",
+            details={"inbox_id": inbox.inbox_id, "account_id": str(account["id"]), "replaced": replaced},
+        )
 
 
-def _find_account(client: HubSpotClient, channel_id: str, inbox_id: int) -> dict | None:
-    """Our channel's account in this inbox (the listing is scoped to the token's portal), the
-    authorized one first, then the oldest."""
-    candidates = [
+def _is_ours(account: dict, inbox_id: int, wanted: dict) -> bool:
+    return (
+        str(account.get("inboxId")) == str(inbox_id)
+        and not account.get("archived")
+        and (account.get("deliveryIdentifier") or {}) == wanted
+    )
+
+
+def _inbox_accounts(client: HubSpotClient, channel_id: str, inbox_id: int) -> list[dict]:
+    """Our channel's accounts in this inbox (the listing is scoped to the token's portal), the
+    authorized ones first, then the oldest."""
+    accounts = [
         a
         for a in client.iter_channel_accounts(channel_id)
         if str(a.get("inboxId")) == str(inbox_id) and not a.get("archived")
     ]
-    candidates.sort(key=lambda a: (not a.get("authorized", True), int(a["id"])))
-    return candidates[0] if candidates else None
+    accounts.sort(key=lambda a: (not a.get("authorized", True), int(a["id"])))
+    return accounts
+
+
+def _retire_superseded(
+    client: HubSpotClient,
+    channel_id: str,
+    inbox_id: int,
+    previous_id: str,
+    account: dict,
+    inbox_accounts: list[dict] | None,
+) -> list[str]:
+    """Switch off our channel's other authorized accounts in this inbox (made before delivery
+    identifiers, or under an identifier we no longer derive): one live account per inbox."""
+    if inbox_accounts is None:
+        if not previous_id or previous_id == str(account["id"]):
+            return []
+        inbox_accounts = _inbox_accounts(client, channel_id, inbox_id)
+    retired = []
+    for other in inbox_accounts:
+        if str(other["id"]) == str(account["id"]) or not other.get("authorized", True):
+            continue
+        try:
+            client.update_channel_account(channel_id, other["id"], authorized=False)
+        except HubSpotNotFound:
+            continue
+        retired.append(str(other["id"]))
+    return retired
 
 
 # Unregistration -------------------------------------------------------------------------------

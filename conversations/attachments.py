@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import mimetypes
 
-from connections.hubspot import HubSpotNotFound
+from connections.hubspot import HubSpotError, HubSpotNotFound
 
 # Long enough for a bot to download it after a retry or two; HubSpot caps signed URLs anyway.
 SIGNED_URL_SECONDS = 24 * 3600
@@ -33,7 +33,13 @@ def _one(client, attachment: dict) -> dict:
     file_id = str(attachment["fileId"])
     try:
         signed = client.get_signed_url(file_id, expiration_seconds=SIGNED_URL_SECONDS)
-    except HubSpotNotFound:
+    except HubSpotError as exc:
+        if exc.retryable:
+            raise
+        if attachment.get("url"):
+            return unsigned_attachment(attachment, file_id)
+        if not isinstance(exc, HubSpotNotFound):
+            raise
         return {
             "type": "file",
             "name": attachment.get("name") or "",
@@ -53,6 +59,24 @@ def _one(client, attachment: dict) -> dict:
         "expires_at": signed.get("expiresAt"),
         "hubspot_file_id": file_id,
         "usage": attachment.get("fileUsageType") or "",
+    }
+
+
+def unsigned_attachment(attachment: dict, file_id: str) -> dict:
+    """HubSpot would not sign the file (not found, or the token lacks `files`), but the webhook
+    carried the attachment's own `url`: pass that on, as working integrations do, rather than
+    nothing. It may need a HubSpot login to open; `signed: false` says so."""
+    name = attachment.get("name") or f"file-{file_id}"
+    return {
+        "type": "file",
+        "name": name,
+        "content_type": _content_type(name),
+        "size": None,
+        "url": attachment["url"],
+        "expires_at": None,
+        "hubspot_file_id": file_id,
+        "usage": attachment.get("fileUsageType") or "",
+        "signed": False,
     }
 
 

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from conversations import callbacks
+from conversations import callbacks, message_status
 from conversations.enqueue import enqueue_on_commit
 from conversations.models import DeliveryStatus, Escalation, EscalationEvent
 from core import metrics
@@ -130,14 +130,16 @@ def _finish_attempt(event: EscalationEvent, ok: bool, at: dt.datetime, run: Deli
     attempts = event.attempts + 1
     rows = EscalationEvent.objects.filter(pk=event.pk, delivery_status=DeliveryStatus.PENDING)
     if ok:
-        rows.update(
+        if rows.update(
             delivery_status=DeliveryStatus.DELIVERED, delivered_at=at, attempts=attempts, next_attempt_at=None
-        )
+        ):
+            message_status.report_agent_message_status(event, message_status.SENT)
         run.delivered.append(event.sequence)
         metrics.callback_delivered(event.created_at, at)
         return True
     if at - event.created_at >= max_age() and attempts >= len(settings.HITL_CALLBACK_RETRY_SCHEDULE):
-        rows.update(delivery_status=DeliveryStatus.FAILED, attempts=attempts, next_attempt_at=None)
+        if rows.update(delivery_status=DeliveryStatus.FAILED, attempts=attempts, next_attempt_at=None):
+            message_status.report_agent_message_status(event, message_status.FAILED)
         run.failed.append(event.sequence)
         metrics.callback_given_up()
         return True  # given up: the events behind it go on (see the module docstring)

@@ -14,6 +14,7 @@ import logging
 
 from django.utils import timezone
 
+from connections import registration
 from connections.hubspot import (
     RETRYABLE_ERRORS,
     HubSpotAuthError,
@@ -22,6 +23,7 @@ from connections.hubspot import (
     file_attachment,
     participant,
 )
+from connections.hubspot.channels import OPAQUE_ID
 from connections.models import CustomChannel
 from conversations import lifecycle
 from conversations.escalations import contact_not_found_message, find_contact, sender_identity
@@ -33,6 +35,7 @@ from conversations.models import (
     MessageDirection,
     PublishStatus,
 )
+from conversations.publish_lookup import find_published
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +63,22 @@ def message_body(esc: Escalation, message: EscalationMessage) -> dict:
     """Keyword arguments of HubSpotClient.publish_message for one message (contract §5.3)."""
     if not esc.inbox or not esc.inbox.channel_account_id:
         raise NotReady("the escalation's inbox has no channel account yet")
+    if not esc.inbox.delivery_identifier:
+        # An account made before delivery identifiers: registration replaces it (see
+        # connections.registration._connect_inbox); HubSpot refuses a publish that does not name one.
+        raise NotReady("the inbox's channel account has no delivery identifier yet; register again")
     kind, value = sender_identity(esc)
     return {
         "channel_account_id": esc.inbox.channel_account_id,
         "text": message.text,
         # One visitor in HubSpot's thread; the name tells the agent the bot's history lines apart.
         "senders": [participant(kind, value, name=_sender_name(esc, message))],
-        # The integration side of the thread: our channel account in this inbox.
-        "recipients": [participant("CHANNEL_SPECIFIC_OPAQUE_ID", esc.inbox.channel_account_id)],
+        # The integration side of the thread: our channel account, named by its delivery identifier.
+        "recipients": [participant(OPAQUE_ID, esc.inbox.delivery_identifier)],
+        # The thread lands on the contact found at the start, even when the sender is a phone number.
+        "associate_with_contact_id": (
+            int(esc.hubspot_contact_id) if esc.hubspot_contact_id.isdigit() else None
+        ),
         "integration_idempotency_id": message.idempotency_id,
         "integration_thread_id": esc.integration_thread_id,
         "timestamp": message.sent_at,
@@ -110,6 +121,10 @@ def publish_pending(escalation_id) -> int:
             return 0
         Escalation.objects.filter(pk=esc.pk).update(**check.apply_to(esc))
     channel_id = _channel_id(esc)
+    if esc.inbox and esc.inbox.channel_account_id and not esc.inbox.delivery_identifier:
+        # Registered before delivery identifiers: have registration replace the account first.
+        registration.request_identifier_upgrade(esc.connection)
+        raise NotReady("the inbox's channel account has no delivery identifier yet; registration queued")
     pending = esc.messages.filter(
         direction=MessageDirection.TO_AGENT, publish_status=PublishStatus.PENDING
     ).order_by("position")
@@ -120,8 +135,10 @@ def publish_pending(escalation_id) -> int:
         except RETRYABLE_ERRORS:
             raise
         except HubSpotError as exc:
-            _refused(esc, message, exc)
-            return published
+            response = find_published(client, esc, message, esc.inbox.channel_account_id, exc)
+            if response is None:
+                _refused(esc, message, exc)
+                return published
         EscalationMessage.objects.filter(pk=message.pk).update(
             publish_status=PublishStatus.PUBLISHED,
             hubspot_message_id=str(response.get("id", "")),

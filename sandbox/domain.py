@@ -297,6 +297,10 @@ def publish_message(
         new_thread = thread is None
         if new_thread:
             thread = _create_thread(account, integration_thread_id, identifier, visitor_name, contact)
+        elif contact is not None and thread.contact_id != contact.pk:
+            # associateWithContactId on a later message (re)associates the thread with that contact.
+            thread.contact = contact
+            thread.save(update_fields=["contact"])
 
         out_senders = _participants(senders, with_actor=True)
         out_recipients = _participants(recipients, with_actor=True)

@@ -1,14 +1,16 @@
 """HubSpot apps in the admin: which value to copy from where in HubSpot, and what to paste back."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
-from django.urls import NoReverseMatch, reverse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
-from connections import consent, webhook_urls
+from connections import consent, project_export, webhook_urls
 from connections.admin.display import MEDIA_CSS, MEDIA_JS, copyable
-from connections.models import HubSpotApp
+from connections.hubspot import scopes
+from connections.models import AppKind, HubSpotApp
 from tenants.admin_mixins import TenantScopedAdmin
 
 WHERE_IN_HUBSPOT = {
@@ -20,11 +22,55 @@ WHERE_IN_HUBSPOT = {
     "developer_api_key": "Developer account → Apps → “Get HubSpot API key” (developer API key). With it "
     "the portal registers the custom channel and sets up webhooks for you. Stored encrypted and never "
     "shown again; leave blank to keep the current value.",
+    "kind": "Auth tab of a legacy public app, or a project (developer platform 2025.2+, `hs project "
+    "upload`). A project's settings come from files: download them below once saved.",
+    "required_scopes": "Exactly the app's required scopes in HubSpot (space separated). The install "
+    "link sends them as `scope`; HubSpot refuses a link whose scopes differ from the app's.",
+    "optional_scopes": "The app's optional scopes in HubSpot, sent as `optional_scope`.",
 }
+
+
+class ScopesField(forms.CharField):
+    """A list of scopes, edited as space (or comma) separated text."""
+
+    def prepare_value(self, value):
+        return " ".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value):
+        return scopes.normalise(super().to_python(value) or "")
+
+
+class HubSpotAppForm(forms.ModelForm):
+    required_scopes = ScopesField(required=False, widget=forms.TextInput(attrs={"size": 100}))
+    optional_scopes = ScopesField(required=False, widget=forms.TextInput(attrs={"size": 100}))
+
+    class Meta:
+        model = HubSpotApp
+        # The admin passes its fieldsets' fields to modelform_factory; these are the ones declared here.
+        fields = ("kind", "required_scopes", "optional_scopes")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "kind" in self.fields:
+            self.fields["kind"].required = False
+        if not self.instance.pk and "required_scopes" in self.fields:
+            self.initial.setdefault("required_scopes", scopes.default_required_scopes())
+
+    def clean_kind(self):
+        return self.cleaned_data.get("kind") or AppKind.LEGACY_PUBLIC
+
+    def clean_required_scopes(self):
+        # Left empty: what the portal needs (the default of a new app).
+        value = self.cleaned_data["required_scopes"] or scopes.default_required_scopes()
+        missing = [s for s in scopes.PORTAL_SCOPES if s not in value]
+        if missing:
+            raise forms.ValidationError(f"The portal cannot work without: {' '.join(missing)}.")
+        return value
 
 
 @admin.register(HubSpotApp)
 class HubSpotAppAdmin(TenantScopedAdmin):
+    form = HubSpotAppForm
     list_display = ("name", "app_id", "client_id", "tenant", "has_developer_api_key", "created_at")
     list_select_related = ("tenant",)
     search_fields = ("name", "client_id", "=app_id")
@@ -32,12 +78,13 @@ class HubSpotAppAdmin(TenantScopedAdmin):
         "redirect_url",
         "app_webhook_url",
         "channel_webhook_url",
+        "project_files",
         "webhook_token",
         "created_at",
         "updated_at",
     )
     fieldsets = (
-        (None, {"fields": ("tenant", "name")}),
+        (None, {"fields": ("tenant", "name", "kind")}),
         (
             "Copy from HubSpot",
             {
@@ -46,11 +93,12 @@ class HubSpotAppAdmin(TenantScopedAdmin):
                 "fields": ("app_id", "client_id", "client_secret", "developer_api_key"),
             },
         ),
+        ("Scopes", {"fields": ("required_scopes", "optional_scopes")}),
         (
             "Paste into HubSpot",
             {
                 "description": "Set these in the app's settings in HubSpot before connecting a portal.",
-                "fields": ("redirect_url", "app_webhook_url", "channel_webhook_url"),
+                "fields": ("redirect_url", "app_webhook_url", "channel_webhook_url", "project_files"),
             },
         ),
         ("Record", {"fields": ("webhook_token", "created_at", "updated_at"), "classes": ("collapse",)}),
@@ -92,6 +140,40 @@ class HubSpotAppAdmin(TenantScopedAdmin):
             "nothing to paste unless you create the channel by hand.</div>",
             copyable(webhook_urls.channel_webhook_url(obj)),
         )
+
+    @admin.display(description="Project files")
+    def project_files(self, obj):
+        if obj is None or obj.pk is None:
+            return "Shown after saving."
+        if not obj.is_project_app:
+            return "Only for a project app (set the kind above)."
+        return format_html(
+            "<a href='{}'>Download the HubSpot project (zip)</a><div class='hitl-help'>Unzip, then "
+            "run <code>hs project upload</code> in it. Same files as <code>manage.py "
+            "export_hubspot_project --app {}</code>.</div>",
+            reverse("admin:connections_hubspotapp_project_zip", args=[obj.pk]),
+            obj.app_id,
+        )
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<path:object_id>/hubspot-project.zip",
+                self.admin_site.admin_view(self.project_zip_view),
+                name="connections_hubspotapp_project_zip",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def project_zip_view(self, request, object_id):
+        # get_object goes through the tenant-scoped queryset: another tenant's app is a 404.
+        app = self.get_object(request, object_id)
+        if app is None or not self.has_view_permission(request, app) or not app.is_project_app:
+            raise Http404("No such project app.")
+        name = project_export.project_config(app)["name"]
+        response = HttpResponse(project_export.project_zip(app), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
+        return response
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs.setdefault("help_texts", WHERE_IN_HUBSPOT)

@@ -21,6 +21,21 @@ DELIVERY_IDENTIFIER_TYPES = (
 )
 
 
+OPAQUE_ID = "CHANNEL_SPECIFIC_OPAQUE_ID"
+
+
+def account_identifier(app_id: int | str, portal_id: int | str, inbox_id: int | str) -> dict[str, str]:
+    """The CHANNEL_SPECIFIC_OPAQUE_ID our channel account in one inbox is created with.
+
+    Derived, so every run (and every worker) names the same account without storing anything
+    first; stable across reinstalls, so a registration rerun finds the account it made; and not a
+    secret (HubSpot shows it to agents as the channel's side of the thread). HubSpot lets several
+    accounts share a channel as long as their delivery identifiers differ: app, portal and inbox
+    together make ours unique.
+    """
+    return delivery_identifier(OPAQUE_ID, f"hitl-{app_id}-{portal_id}-{inbox_id}")
+
+
 def delivery_identifier(type_: str, value: str) -> dict[str, str]:
     """`PublicDeliveryIdentifier`: an E.164 phone, an email address or a channel-specific id."""
     if type_ not in DELIVERY_IDENTIFIER_TYPES:

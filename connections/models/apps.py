@@ -4,8 +4,17 @@ import uuid
 
 from django.db import models
 
+from connections.hubspot.scopes import default_required_scopes
 from core.fields import EncryptedTextField
 from tenants.models import Tenant, TenantScopedQuerySet
+
+
+class AppKind(models.TextChoices):
+    # Configured on developers.hubspot.com; webhook subscriptions set through the webhooks API.
+    LEGACY_PUBLIC = "legacy_public", "Legacy public app"
+    # Developer platform 2025.2+ project (app-hsmeta.json, `hs project upload`): HubSpot takes its
+    # webhook subscriptions from the project's files only.
+    PROJECT = "project", "Project app (developer platform)"
 
 
 class HubSpotApp(models.Model):
@@ -36,6 +45,23 @@ class HubSpotApp(models.Model):
         help_text="Developer API key of the app's developer account: needed to register custom "
         "channels and webhook subscriptions.",
     )
+    kind = models.CharField(
+        max_length=20,
+        choices=AppKind.choices,
+        default=AppKind.LEGACY_PUBLIC,
+        help_text="How the app is built in HubSpot. A project app's configuration files can be "
+        "downloaded from this page; a legacy app's webhooks are set through HubSpot's API.",
+    )
+    required_scopes = models.JSONField(
+        default=default_required_scopes,
+        blank=True,
+        help_text="Scopes the app requires, exactly as configured in HubSpot (sent as `scope`).",
+    )
+    optional_scopes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Optional scopes of the app in HubSpot (sent as `optional_scope`).",
+    )
     webhook_token = models.UUIDField(
         default=uuid.uuid4,
         unique=True,
@@ -55,6 +81,10 @@ class HubSpotApp(models.Model):
     def __str__(self) -> str:
         owner = self.tenant.name if self.tenant_id else "platform"
         return f"{self.name} (app {self.app_id}, {owner})"
+
+    @property
+    def is_project_app(self) -> bool:
+        return self.kind == AppKind.PROJECT
 
     @property
     def is_platform_app(self) -> bool:

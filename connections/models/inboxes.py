@@ -25,6 +25,12 @@ class ConnectedInbox(models.Model):
     channel_account_id = models.CharField(
         max_length=50, blank=True, help_text="Our custom channel's account in this inbox."
     )
+    delivery_identifier = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The channel account's CHANNEL_SPECIFIC_OPAQUE_ID: every publish names it as the "
+        "recipient. Empty for an account made before identifiers; registration replaces it.",
+    )
     state = models.CharField(max_length=20, choices=InboxState.choices, default=InboxState.PENDING)
     last_error = models.TextField(blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)

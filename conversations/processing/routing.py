@@ -13,10 +13,25 @@ from conversations.models import Escalation, HubSpotEvent
 
 def connection_for(event: HubSpotEvent) -> Connection | None:
     if event.portal_id is None:
-        return None
+        return connection_by_channel_account(event)
     return (
         Connection.objects.select_related("app")
         .filter(app_id=event.app_id, portal_id=event.portal_id)
+        .first()
+    )
+
+
+def connection_by_channel_account(event: HubSpotEvent) -> Connection | None:
+    """A custom-channel webhook without `portalId` names its `channelAccountId`: our channel
+    accounts are ours alone (one per connected inbox), so the account finds the connection."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    account_id = str(payload.get("channelAccountId") or message.get("channelAccountId") or "")
+    if not account_id:
+        return None
+    return (
+        Connection.objects.select_related("app")
+        .filter(app_id=event.app_id, inboxes__channel_account_id=account_id)
         .first()
     )
 

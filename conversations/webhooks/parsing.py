@@ -102,10 +102,10 @@ def parse_app_events(body: bytes) -> list[ParsedEvent]:
 
 def parse_channel_event(body: bytes) -> list[ParsedEvent]:
     data = load_json(body)
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str) or not data["type"]:
+    event_type = channel_event_type(data)
+    if not event_type:
         raise ValidationError({"detail": "A channel webhook body must be a JSON object with a `type`."})
     message = data.get("message") if isinstance(data.get("message"), dict) else {}
-    event_type = data["type"]
     if event_type == OUTGOING_MESSAGE:
         if not message.get("id"):
             raise ValidationError({"detail": f"{OUTGOING_MESSAGE} needs message.id."})
@@ -126,6 +126,17 @@ def parse_channel_event(body: bytes) -> list[ParsedEvent]:
             payload=data,
         )
     ]
+
+
+def channel_event_type(data) -> str:
+    """`type`, or `eventType` as some custom-channel webhooks name it (seen in working
+    integrations); "" when neither is a non-empty string."""
+    if not isinstance(data, dict):
+        return ""
+    for key in ("type", "eventType"):
+        if isinstance(data.get(key), str) and data[key]:
+            return data[key]
+    return ""
 
 
 def _int(value) -> int | None:

@@ -7,7 +7,9 @@
 
 Rules beyond HubSpot's own "reject if older than 5 minutes":
 - a timestamp more than `MAX_FUTURE_SKEW_MS` ahead of our clock is rejected too; HubSpot's own
-  Python helper accepts any future timestamp, which would let a captured request be replayed later;
+  Python helper accepts any future timestamp, which would let a captured request be replayed later.
+  The window matches HubSpot's 5 minutes, so a HubSpot clock running ahead of ours (or ours
+  behind) is tolerated as much as one running behind;
 - signatures are compared as bytes with `hmac.compare_digest`, so a signature of any length or
   charset is a clean mismatch, never an exception (the prior integration crashed on length);
 - `uri` must be the URL HubSpot called, built from our configured public origin, never from
@@ -20,7 +22,7 @@ import hmac
 import time
 
 MAX_AGE_MS = 5 * 60 * 1000
-MAX_FUTURE_SKEW_MS = 60 * 1000
+MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 
 # HubSpot's reference: decode these percent-encodings in the request URI before signing.
 _DECODE = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sandbox.api import auth
 from sandbox.api.endpoint import endpoint, json_body, ok, route
-from sandbox.api.errors import not_found, validation_error
+from sandbox.api.errors import ApiError, not_found, validation_error
 from sandbox.api.params import flag, ints, list_page, multi
 from sandbox.api.validation import (
     DELIVERY_IDENTIFIER_TYPES,
@@ -65,6 +65,30 @@ def create_account(request, channel_id: int):
     identifier = None
     if data.get("deliveryIdentifier") is not None:
         identifier = delivery_identifier(data["deliveryIdentifier"], "deliveryIdentifier")
+        declared = (channel.capabilities or {}).get("deliveryIdentifierTypes") or []
+        if identifier["type"] not in declared:
+            # HubSpot validates an account's identifier against what its channel declared.
+            raise validation_error(
+                f"Delivery identifier type {identifier['type']} is not one of channel {channel.pk}'s "
+                f"deliveryIdentifierTypes ({', '.join(declared) or 'none declared'})",
+                field="deliveryIdentifier.type",
+            )
+        taken = SandboxChannelAccount.objects.filter(
+            channel=channel,
+            portal=request.caller.portal,
+            archived=False,
+            delivery_identifier_type=identifier["type"],
+            delivery_identifier_value=identifier["value"],
+        )
+        if taken.exists():
+            # "Multiple accounts can communicate over a single channel using different delivery
+            # identifiers": the same one twice would make the recipient ambiguous.
+            raise ApiError(
+                409,
+                f"A channel account with delivery identifier {identifier['value']} already exists "
+                f"on channel {channel.pk}",
+                "CONFLICT",
+            )
     account = SandboxChannelAccount.objects.create(
         channel=channel,
         portal=request.caller.portal,

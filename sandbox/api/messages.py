@@ -88,6 +88,31 @@ def _check_identifier_types(channel, participants: list[dict], field: str) -> No
             )
 
 
+def _check_account_side(account, participants: list[dict], direction: str) -> None:
+    """The integration's side of a message (recipients of an INCOMING one, senders of an OUTGOING
+    one) is the channel account, named by its delivery identifier: HubSpot routes by it, so an
+    account without one, or a participant naming anything else, is refused."""
+    field = "recipients" if direction == "INCOMING" else "senders"
+    if not account.delivery_identifier_type:
+        raise validation_error(
+            f"Channel account {account.pk} has no delivery identifier; create an account with a "
+            "deliveryIdentifier to publish through it",
+            field="channelAccountId",
+        )
+    own = {"type": account.delivery_identifier_type, "value": account.delivery_identifier_value}
+    if not participants:
+        raise validation_error(
+            f"{field} must name channel account {account.pk} by its delivery identifier", field=field
+        )
+    for index, item in enumerate(participants):
+        if item["deliveryIdentifier"] != own:
+            raise validation_error(
+                f"{field}[{index}].deliveryIdentifier is not a delivery identifier of channel account "
+                f"{account.pk}",
+                field=f"{field}[{index}].deliveryIdentifier",
+            )
+
+
 @endpoint(auth_kind=auth.BEARER, scopes=WRITE)
 def publish(request, channel_id: int):
     channel = token_channel(request, channel_id)
@@ -119,6 +144,7 @@ def publish(request, channel_id: int):
 
     account_id = integer_id(data["channelAccountId"], "channelAccountId")
     account = portal_account(request, channel, account_id)
+    _check_account_side(account, recipients if direction == "INCOMING" else senders, direction)
     if not account.authorized:
         raise ApiError(
             400,

@@ -39,7 +39,11 @@ def test_registration_creates_one_channel_and_an_account_per_inbox(with_inboxes,
     assert reg.finished_at is not None and "connected to 2 inboxes" in reg.detail
     channel = live_channels(hubspot).get()
     assert channel.webhook_url == channel_webhook_url(app)
-    assert channel.capabilities["deliveryIdentifierTypes"] == ["HS_EMAIL_ADDRESS", "HS_PHONE_NUMBER"]
+    assert channel.capabilities["deliveryIdentifierTypes"] == [
+        "HS_EMAIL_ADDRESS",
+        "HS_PHONE_NUMBER",
+        "CHANNEL_SPECIFIC_OPAQUE_ID",
+    ]
     assert channel.capabilities["threadingModel"] == "INTEGRATION_THREAD_ID"
     assert channel.capabilities["allowOutgoingMessages"] is True
     assert "application/pdf" in channel.capabilities["allowedFileAttachmentMimeTypes"]

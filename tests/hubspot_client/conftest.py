@@ -1,4 +1,5 @@
-"""Fixtures of the HubSpot client tests: recorded payloads, a mocked HubSpot, a recorded sleep."""
+"""Fixtures of the HubSpot client tests: HubSpot-shaped payloads (sources in
+tests/fixtures/SOURCES.json), a mocked HubSpot, a recorded sleep."""
 
 import copy
 import json
@@ -18,7 +19,7 @@ APP = "https://app.hubspot.com"
 
 
 def load_fixture(name: str):
-    """A recorded HubSpot answer, `<operation>__<variant>`; a fresh copy each time."""
+    """A HubSpot answer fixture, `<operation>__<variant>` (shape source: SOURCES.json); a fresh copy."""
     with (FIXTURES / f"{name}.json").open() as f:
         return copy.deepcopy(json.load(f))
 

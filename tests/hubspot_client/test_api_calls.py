@@ -1,5 +1,5 @@
 """Every call the product makes: method, path, query and a body that hubspot-sdk's own request
-types accept (and that the SDK itself would send), on recorded HubSpot answers."""
+types accept (and that the SDK itself would send), on HubSpot-shaped answer fixtures."""
 
 import json
 from urllib.parse import parse_qs, urlsplit

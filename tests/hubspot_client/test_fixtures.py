@@ -1,6 +1,7 @@
-"""The recorded answers are what HubSpot sends: each parses under hubspot-sdk's strict response
-validation (or hubspot-api-client's client-side validation for the v1 OAuth ones), and the v3-only
-inbox ones carry every field the contract marks required (§6.2)."""
+"""The answer fixtures have the shape HubSpot sends (sources: tests/fixtures/SOURCES.json): each
+parses under hubspot-sdk's strict response validation (or hubspot-api-client's client-side
+validation for the v1 OAuth ones), and the v3-only inbox ones carry every field the contract marks
+required (§6.2)."""
 
 import json
 

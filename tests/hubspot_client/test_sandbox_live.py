@@ -35,6 +35,7 @@ from sandbox.models import SandboxBehaviour, SandboxToken
 from sandbox.seed import seed_demo
 from tests.hubspot_client.factories import AppFactory, ConnectionFactory
 
+BOT_WEB = {"type": "CHANNEL_SPECIFIC_OPAQUE_ID", "value": "bot-web"}
 CAPABILITIES = {
     "deliveryIdentifierTypes": ["HS_EMAIL_ADDRESS", "HS_PHONE_NUMBER", "CHANNEL_SPECIFIC_OPAQUE_ID"],
     "threadingModel": "INTEGRATION_THREAD_ID",
@@ -223,7 +224,9 @@ def test_channel_accounts(live, api_version):
 
 def test_publish_replay_thread_and_close(live, api_version):
     channel = _new_channel(live)
-    account = live.client.create_channel_account(channel["id"], name="Bot (web)", inbox_id=live.inbox_id)
+    account = live.client.create_channel_account(
+        channel["id"], name="Bot (web)", inbox_id=live.inbox_id, delivery_identifier=BOT_WEB
+    )
 
     first = _publish(live, channel["id"], account["id"], idempotency_id="bot-msg-1")
     replay = _publish(live, channel["id"], account["id"], idempotency_id="bot-msg-1")
@@ -247,7 +250,9 @@ def test_publish_replay_thread_and_close(live, api_version):
 
 def test_publish_with_an_uploaded_file(live, api_version):
     channel = _new_channel(live)
-    account = live.client.create_channel_account(channel["id"], name="Bot (web)", inbox_id=live.inbox_id)
+    account = live.client.create_channel_account(
+        channel["id"], name="Bot (web)", inbox_id=live.inbox_id, delivery_identifier=BOT_WEB
+    )
 
     uploaded = live.client.upload_file(PNG, "screenshot.png", content_type="image/png")
     signed = live.client.get_signed_url(uploaded["id"])

@@ -1,5 +1,5 @@
-"""Retries, backoff, Retry-After, the 401 refresh, network errors and error mapping, on recorded
-HubSpot answers served by `responses`."""
+"""Retries, backoff, Retry-After, the 401 refresh, network errors and error mapping, on
+HubSpot-shaped answers served by `responses`."""
 
 import random
 

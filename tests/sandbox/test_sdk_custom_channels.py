@@ -11,7 +11,7 @@ from hubspot_sdk import omit
 from sandbox.models import SandboxMessage, SandboxThread
 
 CAPABILITIES = {
-    "deliveryIdentifierTypes": ["HS_EMAIL_ADDRESS", "HS_PHONE_NUMBER"],
+    "deliveryIdentifierTypes": ["HS_EMAIL_ADDRESS", "HS_PHONE_NUMBER", "CHANNEL_SPECIFIC_OPAQUE_ID"],
     "threadingModel": "INTEGRATION_THREAD_ID",
     "richText": ["HYPERLINK", "BOLD"],
     "allowOutgoingMessages": True,
@@ -155,7 +155,11 @@ def test_accounts_messages_and_idempotent_replay(dev_sdk, sdk, live_portal):
 def test_outgoing_message_with_file_attachment(dev_sdk, sdk, live_portal):
     channel = _channel(dev_sdk)
     account = sdk.conversations.custom_channels.channel_accounts.create(
-        int(channel.id), name="Bot", inbox_id=str(live_portal.seed["inbox_ids"][1]), authorized=True
+        int(channel.id),
+        name="Bot",
+        inbox_id=str(live_portal.seed["inbox_ids"][1]),
+        authorized=True,
+        delivery_identifier={"type": "CHANNEL_SPECIFIC_OPAQUE_ID", "value": "bot-out"},
     )
     uploaded = sdk.files.file_assets.upload(
         file=("photo.png", b"\x89PNG\r\n\x1a\nfake", "image/png"),
@@ -169,7 +173,7 @@ def test_outgoing_message_with_file_attachment(dev_sdk, sdk, live_portal):
         message_direction="OUTGOING",
         text="Here is the picture",
         attachments=[{"type": "FILE", "fileId": uploaded.id}],
-        senders=[{"deliveryIdentifier": {"type": "CHANNEL_SPECIFIC_OPAQUE_ID", "value": account.id}}],
+        senders=[{"deliveryIdentifier": {"type": "CHANNEL_SPECIFIC_OPAQUE_ID", "value": "bot-out"}}],
         recipients=[{"deliveryIdentifier": {"type": "HS_PHONE_NUMBER", "value": contact["phone"]}}],
         timestamp="2026-03-01T12:00:00+00:00",
         integration_thread_id="conv-out",

@@ -27,6 +27,9 @@ def subscribed(portal):
     return app
 
 
+BOT = {"type": "CHANNEL_SPECIFIC_OPAQUE_ID", "value": "bot-1"}
+
+
 def test_publish_and_close_produce_hubspot_events(
     api, portal, channel, account, subscribed, django_capture_on_commit_callbacks
 ):
@@ -40,7 +43,9 @@ def test_publish_and_close_produce_hubspot_events(
                 "timestamp": "2026-03-01T12:00:00Z",
                 "attachments": [],
                 "senders": [{"deliveryIdentifier": {"type": "HS_EMAIL_ADDRESS", "value": "ada@example.com"}}],
-                "recipients": [],
+                "recipients": [
+                    {"deliveryIdentifier": {"type": "CHANNEL_SPECIFIC_OPAQUE_ID", "value": "bot-1"}}
+                ],
                 "integrationThreadId": "t",
             },
             **portal.bearer(),

@@ -1,4 +1,4 @@
-"""Helpers of the webhook tests: recorded payloads, HubSpot-signed requests, bot events."""
+"""Helpers of the webhook tests: HubSpot-shaped payload fixtures, HubSpot-signed requests, bot events."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _read(name: str):
 
 
 def load_fixture(name: str):
-    """A recorded payload (`<event>__<variant>`), deep-copied: tests mutate their own copy."""
+    """A payload fixture (`<event>__<variant>`, source in SOURCES.json), deep-copied for the test."""
     return copy.deepcopy(_read(name))
 
 

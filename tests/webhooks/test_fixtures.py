@@ -1,4 +1,4 @@
-"""One test per recorded payload (`tests/fixtures/hubspot_webhooks/<event>__<variant>.json`).
+"""One test per payload fixture (`tests/fixtures/hubspot_webhooks/<event>__<variant>.json`).
 
 Each payload is loaded through `load_fixture` (a deep copy), pointed at a real sandbox thread,
 signed with HubSpot's helper and posted; processing runs eagerly and calls the sandbox HubSpot over

@@ -23,8 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from connections import registration, services
-from connections.consent import REQUIRED_SCOPES
-from connections.hubspot import HubSpotError, HubSpotNetworkError, OAuthClient
+from connections.hubspot import HubSpotError, HubSpotNetworkError, OAuthClient, scopes
 from connections.inboxes import add_inbox, parse_inbox_reference
 from connections.models import (
     ChannelRegistration,
@@ -183,7 +182,7 @@ def _connect(tenant: Tenant, app: HubSpotApp, refresh_token: str | None) -> Conn
         raise
     except HubSpotError as exc:
         raise CommandError(f"HubSpot refused the app's credentials or the refresh token: {exc}") from None
-    missing = [scope for scope in REQUIRED_SCOPES if scope not in info.scopes]
+    missing = list(scopes.report(app, info.scopes).missing)
     if missing:
         raise CommandError(f"The refresh token lacks scopes {', '.join(missing)}; install the app with them.")
     if info.app_id and info.app_id != app.app_id:

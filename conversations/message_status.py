@@ -1,0 +1,55 @@
+"""Telling HubSpot what became of an agent's message: SENT once the bot took it, FAILED when
+delivery gave up.
+
+An agent's reply through a custom channel stays "waiting for the channel to confirm" in HubSpot's
+inbox until the integration reports a status. The callback to the bot is our delivery, so its
+outcome is the status. Reporting is best effort: the PATCH is idempotent (the same status twice
+changes nothing), and a refused or failed report is logged and leaves the bot's delivery alone,
+which matters more than the badge an agent sees.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from connections.hubspot import HubSpotClient, HubSpotError
+from connections.models import Connection
+from conversations.models import EscalationEvent, EventType
+
+log = logging.getLogger(__name__)
+
+SENT = "SENT"
+FAILED = "FAILED"
+GAVE_UP = "The chatbot could not be reached; the message was not delivered."
+
+
+def report_agent_message_status(event: EscalationEvent, status: str) -> bool:
+    """PATCH the HubSpot message behind an `escalation.message` event; True if HubSpot took it.
+    One query (the channel and the portal), then the call."""
+    message_id = str((event.data or {}).get("message_id") or "")
+    if event.type != EventType.MESSAGE or status not in (SENT, FAILED) or not message_id:
+        return False
+    connection_id = event.escalation.connection_id
+    row = (
+        Connection.objects.filter(pk=connection_id)
+        .exclude(app__custom_channel__channel_id="")
+        .values_list("app__app_id", "portal_id", "app__custom_channel__channel_id")
+        .first()
+    )
+    if row is None or not row[2]:
+        return False
+    app_id, portal_id, channel_id = row
+    try:
+        HubSpotClient(connection_id, app_id=app_id, portal_id=portal_id).update_message_status(
+            channel_id, message_id, status, error_message=GAVE_UP if status == FAILED else None
+        )
+    except HubSpotError as exc:
+        log.warning(
+            "escalation %s: could not report message %s as %s to HubSpot: %s",
+            event.escalation_id,
+            message_id,
+            status,
+            exc,
+        )
+        return False
+    return True
