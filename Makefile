@@ -48,6 +48,7 @@ run: migrate
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(PY) manage.py deliver_callbacks --loop --interval 5 & \
 	  $(PY) manage.py sandbox_deliver_webhooks --loop --interval 5 & \
+	  $(PY) manage.py run_banner --base http://$(HOST):$(PORT) & \
 	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Web (gunicorn), Celery worker and beat on this machine, in the foreground, from the Procfile.
@@ -75,7 +76,12 @@ manage: $(VENV)/.runtime
 	@test -f '$(ENV_FILE)' || { echo "$(ENV_FILE) not found: write it with make prod-env (or set ENV_FILE=…)" >&2; exit 2; }
 	@ENV_FILE='$(ENV_FILE)' $(PY) manage.py $(ARGS)
 
-test: $(VENV)/.dev
+# axe-core for the accessibility tests (tests/accessibility.py); without npm they skip, with the reason.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent && touch $@; \
+	  else echo "npm not found: the accessibility tests will be skipped (install Node.js for them)"; fi
+
+test: $(VENV)/.dev node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
@@ -107,4 +113,4 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache node_modules

@@ -6,6 +6,18 @@ from connections.models import Connection, HubSpotApp
 from tenants.models import Role, Tenant
 
 
+class AppSelect(forms.Select):
+    """Each app option says whose it is (data-tenant, empty for platform apps), so the page shows
+    only the chosen organisation's apps and the platform's (static/connections/connect.js)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-tenant"] = "" if instance.tenant_id is None else str(instance.tenant_id)
+        return option
+
+
 class ConnectForm(forms.Form):
     """Which organisation connects, through which HubSpot app. Choices are limited to the user's.
 
@@ -16,6 +28,7 @@ class ConnectForm(forms.Form):
     tenant = forms.ModelChoiceField(queryset=Tenant.objects.none(), label="Organisation")
     app = forms.ModelChoiceField(
         queryset=HubSpotApp.objects.none(),
+        widget=AppSelect,
         label="HubSpot app",
         help_text="Your organisation's own app, or a platform app shared by all organisations.",
     )

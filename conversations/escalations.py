@@ -38,7 +38,7 @@ from conversations.models import (
     PublishStatus,
 )
 from conversations.models.escalations import ACTIVE_STATUSES
-from conversations.phones import phone_region, same_number
+from conversations.phones import PhoneNumberError, phone_region, same_number, to_e164
 from core import jobs
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,54 @@ class ContactCheck:
     searched: str  # for messages: "the phone +44… (searched phone and mobilephone)"
     # Further contacts with the same identifier (a CRM's duplicates), recorded on the escalation.
     others: list[str] = field(default_factory=list)
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+
+    def apply_to(self, esc: Escalation) -> dict:
+        """The contact's fields as HubSpot knows them, set on `esc`; returns them for an UPDATE."""
+        fields = {
+            "hubspot_contact_id": self.contact_id or "",
+            "other_contact_ids": list(self.others),
+            "contact_name": self.name[:200],
+            "contact_email": self.email[:254],
+            "contact_phone": self.phone[:40],
+        }
+        for name, value in fields.items():
+            setattr(esc, name, value)
+        return fields
+
+
+CONTACT_PROPERTIES = ("firstname", "lastname", "email", "phone", "mobilephone")
+
+
+def _contact_check(ranked: list[dict], searched: str) -> ContactCheck:
+    """The first of `ranked` (best first) with its fields as HubSpot knows them; the rest as others."""
+    if not ranked:
+        return ContactCheck(None, searched)
+    found = ranked[0]
+    props = found.get("properties") or {}
+    name = " ".join(
+        part
+        for part in ((props.get("firstname") or "").strip(), (props.get("lastname") or "").strip())
+        if part
+    )
+    return ContactCheck(
+        str(found["id"]),
+        searched,
+        others=[str(other["id"]) for other in ranked[1:]],
+        name=name,
+        email=(props.get("email") or "").strip(),
+        phone=_e164_or_as_is((props.get("phone") or props.get("mobilephone") or "").strip()),
+    )
+
+
+def _e164_or_as_is(phone: str) -> str:
+    # HubSpot keeps phones as typed ("+44 7700 900001"); the console's search matches E.164.
+    try:
+        return to_e164(phone) if phone else ""
+    except PhoneNumberError:
+        return phone
 
 
 def sender_identity(esc: Escalation) -> tuple[str, str]:
@@ -75,14 +123,15 @@ def find_contact(client: HubSpotClient, esc: Escalation) -> ContactCheck:
     """Search the CRM for the user. Raises RETRYABLE_ERRORS when HubSpot cannot answer."""
     kind, value = sender_identity(esc)
     if kind == "HS_PHONE_NUMBER":
-        found = client.find_contacts_by_phone(value, properties=("phone", "mobilephone", "email"), limit=10)
+        found = client.find_contacts_by_phone(value, properties=CONTACT_PROPERTIES, limit=10)
         ids = phone_matches(found, value)
         searched = f"the phone {value} (searched phone and mobilephone)"
     else:
-        found = client.find_contacts_by_email(value, properties=("email",), limit=10)
+        found = client.find_contacts_by_email(value, properties=CONTACT_PROPERTIES, limit=10)
         ids = sorted((str(r["id"]) for r in found), key=_id_order)
         searched = f"the email {value} (searched email)"
-    return ContactCheck(ids[0] if ids else None, searched, others=ids[1:])
+    by_id = {str(result["id"]): result for result in found}
+    return _contact_check([by_id[contact_id] for contact_id in ids], searched)
 
 
 def _id_order(contact_id: str) -> tuple[int, str]:
@@ -267,8 +316,7 @@ def start(key: BotApiKey, data: dict, *, idempotency_key: str = "") -> tuple[Esc
             esc.contact_created = True
         if not check.contact_id:
             raise EscalationError(422, "contact_not_found", contact_not_found_message(check))
-        esc.hubspot_contact_id = check.contact_id
-        esc.other_contact_ids = check.others
+        check.apply_to(esc)
 
     now = timezone.now()
     transcript = data.get("transcript") or []
@@ -368,8 +416,9 @@ def close(esc: Escalation, *, reason: str = CloseReason.BOT_CLOSED, by=None) -> 
     with transaction.atomic():
         changed = lifecycle.mark_closed(esc, reason=reason, by=by)
         if changed:
-            Escalation.objects.filter(pk=esc.pk).update(hubspot_close_pending=True)
+            Escalation.objects.filter(pk=esc.pk).update(hubspot_close_pending=True, closed_by=by)
             esc.hubspot_close_pending = True
+            esc.closed_by = by
             transaction.on_commit(lambda: schedule_close_thread(esc.pk))
     return changed
 

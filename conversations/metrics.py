@@ -123,6 +123,9 @@ class Dashboard:
     inboxes: list[InboxTimings]
     failure_reasons: list[Reason]
     close_reasons: list[Reason]
+    # Who or what ended them (conversations/endings.py): each close reason, the admin's closes and
+    # the assignment timeout (failure no_agent) side by side.
+    endings: list[Reason] = field(default_factory=list)
 
 
 def dashboard(tenant_ids, period: Period, *, percentiles: str = "auto") -> Dashboard:
@@ -145,7 +148,21 @@ def dashboard(tenant_ids, period: Period, *, percentiles: str = "auto") -> Dashb
         inboxes=inbox_timings(created, percentiles=percentiles),
         failure_reasons=_reasons(created, "failure_reason", FailureReason),
         close_reasons=_reasons(created, "close_reason", CloseReason),
+        endings=_endings(created),
     )
+
+
+def _endings(created) -> list[Reason]:
+    from conversations.endings import ENDINGS
+
+    rows = dict(
+        created.exclude(close_reason="").order_by().values_list("close_reason").annotate(n=Count("pk"))
+    )
+    timeouts = created.filter(failure_reason=FailureReason.NO_AGENT).count()
+    if timeouts:
+        rows[FailureReason.NO_AGENT.value] = timeouts
+    found = [Reason(code, ENDINGS.get(code, code), n) for code, n in rows.items()]
+    return sorted(found, key=lambda r: (-r.count, r.code))
 
 
 def _per_day(created, period: Period) -> list[tuple[dt.date, int, int]]:

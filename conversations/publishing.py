@@ -71,7 +71,8 @@ def message_body(esc: Escalation, message: EscalationMessage) -> dict:
     return {
         "channel_account_id": esc.inbox.channel_account_id,
         "text": message.text,
-        "senders": [participant(kind, value, name=esc.user_name)],
+        # One visitor in HubSpot's thread; the name tells the agent the bot's history lines apart.
+        "senders": [participant(kind, value, name=_sender_name(esc, message))],
         # The integration side of the thread: our channel account, named by its delivery identifier.
         "recipients": [participant(OPAQUE_ID, esc.inbox.delivery_identifier)],
         # The thread lands on the contact found at the start, even when the sender is a phone number.
@@ -87,6 +88,10 @@ def message_body(esc: Escalation, message: EscalationMessage) -> dict:
             if a.get("hubspot_file_id")
         ],
     }
+
+
+def _sender_name(esc: Escalation, message: EscalationMessage) -> str:
+    return f"Bot (for {esc.user_name})" if message.role == "bot" else esc.user_name
 
 
 def _should_publish(esc: Escalation) -> bool:
@@ -114,10 +119,7 @@ def publish_pending(escalation_id) -> int:
                 esc, reason=FailureReason.CONTACT_NOT_FOUND, message=contact_not_found_message(check)
             )
             return 0
-        Escalation.objects.filter(pk=esc.pk).update(
-            hubspot_contact_id=check.contact_id, other_contact_ids=check.others
-        )
-        esc.hubspot_contact_id, esc.other_contact_ids = check.contact_id, check.others
+        Escalation.objects.filter(pk=esc.pk).update(**check.apply_to(esc))
     channel_id = _channel_id(esc)
     if esc.inbox and esc.inbox.channel_account_id and not esc.inbox.delivery_identifier:
         # Registered before delivery identifiers: have registration replace the account first.

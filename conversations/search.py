@@ -17,6 +17,8 @@ from conversations.phones import PhoneNumberError, to_e164
 
 PHONE_LIKE = re.compile(r"^\+?[\d\s().\-]+$")
 MIN_PHONE_DIGITS = 6
+NAME_LIKE = re.compile(r"[^\W\d_]", re.UNICODE)  # has a letter
+MIN_NAME_CHARS = 2
 
 
 def phone_candidates(term: str) -> set[str]:
@@ -37,16 +39,26 @@ def phone_candidates(term: str) -> set[str]:
 
 
 def escalation_search(term: str) -> Q | None:
-    """One Q matching phone, email, conversation id, HubSpot thread id or escalation id exactly."""
+    """One Q matching phone, email, conversation id, HubSpot thread id or escalation id exactly,
+    or a part of the contact's name.
+
+    Each identifier is matched both as the bot sent it (user_*) and as HubSpot knows the contact
+    (contact_*, stored from the contact search): a bot that sent only a phone number still finds
+    its escalation by the contact's email or name.
+    """
     text = term.strip()
     if not text:
         return None
     q = Q(conversation_id=text) | Q(hubspot_thread_id=text)
     if "@" in text:
-        q |= Q(user_email__iexact=text)
+        q |= Q(user_email__iexact=text) | Q(contact_email__iexact=text)
     phones = phone_candidates(text)
     if phones:
-        q |= Q(user_phone__in=sorted(phones))
+        q |= Q(user_phone__in=sorted(phones)) | Q(contact_phone__in=sorted(phones))
+    elif NAME_LIKE.search(text) and "@" not in text and len(text) >= MIN_NAME_CHARS:
+        # Names are not indexed for a substring match: it runs over the user's own rows (a
+        # tenant's connections, newest first), which is what the list pages through anyway.
+        q |= Q(user_name__icontains=text) | Q(contact_name__icontains=text)
     with contextlib.suppress(ValueError):
         q |= Q(pk=uuid.UUID(text))
     return q

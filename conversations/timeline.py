@@ -17,6 +17,7 @@ from django.db.models import F
 from django.urls import NoReverseMatch, reverse
 
 from conversations.admin.display import url_without_query
+from conversations.endings import ended_by
 from conversations.models import (
     BotApiRequest,
     CallbackAttempt,
@@ -234,7 +235,7 @@ def _state_entries(esc: Escalation) -> list[Entry]:
                 at=esc.closed_at,
                 source="escalation",
                 title="Closed",
-                detail=esc.get_close_reason_display() if esc.close_reason else "",
+                detail=ended_by(esc),
                 order=6,
             )
         )

@@ -8,7 +8,8 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from core.models import AuditLogEntry, WorkerPing
-from tenants.admin_mixins import TenantScopedAdmin
+from tenants.admin_mixins import TenantScopedAdmin, organisation_column
+from tenants.models import Role, tenant_ids_for
 
 
 @admin.register(WorkerPing)
@@ -74,9 +75,9 @@ class AuditLogEntryAdmin(TenantScopedAdmin):
         return Truncator(obj.message).chars(90)
 
     def get_list_display(self, request):
-        # Only superusers see several tenants' entries; for anyone else the column is constant.
-        if request.user.is_superuser:
-            return (*self.list_display, "tenant")
+        # Only people who see several organisations' entries need the column.
+        if request.user.is_superuser or len(tenant_ids_for(request.user, (Role.ADMIN,))) > 1:
+            return (*self.list_display, organisation_column)
         return self.list_display
 
     @admin.display(description="Details")

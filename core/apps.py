@@ -8,7 +8,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # checks registers the observability system checks; request_id connects the Celery signals
         # that carry a request's id into its tasks; error_reporting turns Sentry on when
-        # SENTRY_DSN is set (web and worker processes alike).
-        from core import checks, error_reporting, request_id  # noqa: F401
+        # SENTRY_DSN is set (web and worker processes alike); preferences connects the login
+        # signal that copies a person's time zone into their session.
+        from core import checks, error_reporting, preferences, request_id  # noqa: F401
 
         error_reporting.setup()

@@ -69,3 +69,15 @@ class AuditLogEntry(models.Model):
         return (
             f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label or 'system'} {self.action} ({self.outcome})"
         )
+
+
+class UserPreference(models.Model):
+    """A person's own settings in the admin (core/preferences.py)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="Times in the admin are shown in it."
+    )
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"

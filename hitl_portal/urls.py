@@ -1,12 +1,20 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core import admin_home, admin_nav, preferences
 from core.metrics_view import metrics
 from core.shortcut import view_on_site
 from core.two_factor import TwoFactorLoginForm, two_factor
+
+# Before admin.site.urls below builds the site's URLs (every admin module has registered by now).
+admin_nav.install(admin.site)
+admin_home.install(admin.site)
+preferences.install(admin.site)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -17,8 +25,11 @@ urlpatterns = [
         name="view-on-site",
     ),
     path("admin/two-factor/", admin.site.admin_view(two_factor), name="two-factor"),
+    # Browsers ask for it on every site; without it each page view logs a 404 warning.
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("core/favicon.svg"))),
     path("admin/", admin.site.urls),
     path("ops/", include("core.urls")),
+    path("invitations/", include("tenants.urls")),
     path("", include("connections.urls")),
     path("api/v1/", include("conversations.api.urls")),
     # OpenAPI schema of the bot API and its Swagger UI (public: the docs hold no data).
@@ -46,3 +57,8 @@ admin.site.login_template = "otp/admin111/login.html"
 admin.site.site_header = "HubSpot HITL portal"
 admin.site.site_title = "HITL portal"
 admin.site.index_title = "Operations"
+
+# Error pages inside the admin's chrome, saying what the person can do (core/error_pages.py).
+handler403 = "core.error_pages.forbidden"
+handler404 = "core.error_pages.not_found"
+handler500 = "core.error_pages.server_error"

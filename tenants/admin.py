@@ -1,8 +1,13 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
+from django.urls import reverse
 
-from tenants.admin_mixins import TenantScopedAdmin
-from tenants.models import Membership, Role, Tenant, tenant_ids_for
+from tenants import invitations
+from tenants.admin_mixins import TenantScopedAdmin, user_tenants
+from tenants.models import Invitation, Membership, Role, Tenant, tenant_ids_for
 
 
 def _member_choices(request):
@@ -65,3 +70,121 @@ class MembershipAdmin(TenantScopedAdmin):
         if db_field.name == "user":
             kwargs["queryset"] = _member_choices(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class InvitationForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ("tenant", "email", "role")
+
+    def clean(self):
+        data = super().clean()
+        tenant, email = data.get("tenant"), (data.get("email") or "").strip().lower()
+        if tenant and email:
+            open_ones = Invitation.objects.filter(
+                tenant=tenant, email__iexact=email, accepted_at=None, revoked_at=None
+            )
+            if open_ones.exists():
+                self.add_error(
+                    "email",
+                    "This email already has a pending invitation to this organisation: "
+                    "resend it from the list instead.",
+                )
+        return data
+
+
+@admin.register(Invitation)
+class InvitationAdmin(TenantScopedAdmin):
+    """Invite members by email (tenants/invitations.py): the link is emailed, never shown here.
+    Resend and revoke are list actions (POST, then back to the list)."""
+
+    form = InvitationForm
+    list_display = ("email", "tenant", "role", "state_label", "expires_at", "invited_by", "times_sent")
+    list_filter = ("role", "tenant")
+    list_select_related = ("tenant", "invited_by")
+    search_fields = ("email",)
+    actions = ("resend_invitations", "revoke_invitations")
+
+    @admin.display(description="State")
+    def state_label(self, obj) -> str:
+        return obj.state.capitalize()
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return (
+                "tenant",
+                "email",
+                "role",
+                "state_label",
+                "expires_at",
+                "invited_by",
+                "times_sent",
+                "accepted_by",
+            )
+        return ()
+
+    def get_fields(self, request, obj=None):
+        if obj is not None:
+            return self.get_readonly_fields(request, obj)
+        return ("tenant", "email", "role")
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        tenants = user_tenants(request)
+        if "tenant" not in initial and tenants.count() == 1:
+            initial["tenant"] = tenants.first().pk
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        if not request.user.is_superuser and obj.tenant_id not in tenant_ids_for(request.user, (Role.ADMIN,)):
+            raise PermissionDenied("You are not an admin of this organisation.")
+        try:
+            created = invitations.invite(obj.tenant, obj.email, obj.role, by=request.user)
+        except invitations.InvitationError as exc:
+            raise ValidationError(str(exc)) from None
+        obj.pk = created.pk
+        obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(reverse("admin:tenants_invitation_changelist"))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        messages.success(request, f"Invitation emailed to {obj.email}.")
+        return redirect(reverse("admin:tenants_invitation_changelist"))
+
+    @admin.action(description="Resend the selected invitations (new link)")
+    def resend_invitations(self, request, queryset):
+        self._each(request, queryset, invitations.resend, "Resent")
+
+    @admin.action(description="Revoke the selected invitations")
+    def revoke_invitations(self, request, queryset):
+        self._each(request, queryset, invitations.revoke, "Revoked")
+
+    def _each(self, request, queryset, service, verb):
+        for invitation in queryset.select_related("tenant"):
+            if not self.has_delete_permission(request, invitation):
+                continue
+            try:
+                service(invitation, by=request.user)
+            except invitations.InvitationError as exc:
+                messages.warning(request, str(exc))
+            else:
+                messages.success(request, f"{verb} the invitation of {invitation.email}.")
+
+    def has_delete_permission(self, request, obj=None):
+        # Invitations are revoked (kept for the audit trail), not deleted; the action checks this.
+        return self._allowed(request, obj, (Role.ADMIN,))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions

@@ -16,8 +16,31 @@ from core.fields import encrypted_fields
 from tenants.models import Role, Tenant, TenantScopedQuerySet, tenant_ids_for, tenant_of
 
 
+@admin.display(description="Organisation", ordering="tenant__name")
+def organisation_column(obj):
+    return obj.tenant
+
+
+class OrganisationListFilter(admin.RelatedFieldListFilter):
+    @property
+    def title(self):
+        return "organisation"
+
+    @title.setter
+    def title(self, value):
+        pass  # the field's own verbose name ("tenant") is not what people call it
+
+
 class TenantScopedAdmin(admin.ModelAdmin):
     support_lead_access = "none"  # or "view"
+
+    # -- one name per concept: a "tenant" field is shown as "Organisation" ----------------------
+    def get_list_display(self, request):
+        return tuple(organisation_column if f == "tenant" else f for f in super().get_list_display(request))
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        return tuple(("tenant", OrganisationListFilter) if f == "tenant" else f for f in filters)
 
     # -- who may see what -------------------------------------------------------------------------
     def _viewer_roles(self) -> tuple[str, ...]:
@@ -84,6 +107,8 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     # -- choices offered in forms are limited to the user's tenants --------------------------------
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "tenant":
+            kwargs.setdefault("label", "Organisation")
         related = db_field.related_model
         if not request.user.is_superuser and issubclass(
             related.objects._queryset_class, TenantScopedQuerySet

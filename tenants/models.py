@@ -44,6 +44,7 @@ class Tenant(models.Model):
     objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "organisation"
         ordering = ("name",)
 
     def __str__(self) -> str:
@@ -58,7 +59,9 @@ class Tenant(models.Model):
 class Membership(models.Model):
     tenant_lookup = "tenant"
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="memberships", verbose_name="organisation"
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.SUPPORT_LEAD)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -66,6 +69,7 @@ class Membership(models.Model):
     objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "member"
         ordering = ("tenant__name", "user__username")
         constraints = [models.UniqueConstraint(fields=("tenant", "user"), name="membership_unique_user")]
 
@@ -115,3 +119,58 @@ def tenant_of(obj) -> int | None:
         if target is None:
             return None
     return getattr(target, f"{last}_id", None)
+
+
+class Invitation(models.Model):
+    """An invitation to join an organisation with a role, by email. The link's token is stored only
+    as its SHA-256 (tenants/invitations.py); it works once, until `expires_at`, unless revoked."""
+
+    tenant_lookup = "tenant"
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="invitations", verbose_name="organisation"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.SUPPORT_LEAD)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    times_sent = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=("tenant", "email"),
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+                violation_error_message="This email already has a pending invitation to this organisation: "
+                "resend it from the list instead.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_role_display()} of {self.tenant})"
+
+    @property
+    def state(self) -> str:
+        from django.utils import timezone
+
+        if self.revoked_at:
+            return "revoked"
+        if self.accepted_at:
+            return "accepted"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"

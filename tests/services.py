@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 from functools import cache
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -15,6 +16,8 @@ from django.conf import settings
 from django.db import connection
 
 CHROMIUM = "/usr/bin/chromium"
+# axe-core, installed by `npm ci` (package.json; `make test` and .ci/run do it).
+AXE_JS = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def is_ci() -> bool:
@@ -66,11 +69,13 @@ def missing(marker: str) -> str | None:
             import playwright  # noqa: F401
         except ImportError:
             return "needs playwright (pip install -r requirements-dev.txt)"
+    if marker == "axe" and not AXE_JS.is_file():
+        return f"needs axe-core at {AXE_JS} (npm ci, from package.json)"
     return None
 
 
 def require(item) -> None:
-    for marker in ("postgres", "redis", "rabbitmq", "browser"):
+    for marker in ("postgres", "redis", "rabbitmq", "browser", "axe"):
         if item.get_closest_marker(marker) is None:
             continue
         reason = missing(marker)

@@ -1,21 +1,31 @@
 """What the buttons on a connection's admin page do: one POST handler per action, found by name.
 
 The admin view has already checked that the user may change the connection and that the request
-is a POST with a valid CSRF token. A handler returns a response (a page that shows a secret once,
-a health report) or None to go back to its panel. The services write the audit entries.
+is a POST with a valid CSRF token. A handler returns a redirect (to the health report, to the page
+that shows a new secret once) or None to go back to its panel: every action ends on a GET page, so
+Back and reload never post it again. The services write the audit entries.
+
+A new secret crosses that redirect in the session, encrypted with the portal's keys and popped by
+the first GET that shows it: a reload or Back then says it was shown once, it never re-issues.
 """
 
+import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from connections import health, registration, services, webhook_setup
 from connections import inboxes as inbox_service
 from connections.models import Connection
+from core import crypto
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,22 @@ def register(modeladmin, request, connection: Connection):
     # Re-read: without a broker (`make run`) the task has already run by now.
     result.refresh_from_db()
     messages.info(request, f"Channel registration requested. Now: {result.get_state_display()}.")
+    _webhooks_in_the_flow(modeladmin, request, connection)
     return None
+
+
+def _webhooks_in_the_flow(modeladmin, request, connection: Connection) -> None:
+    """Registering is the step after which events are expected: set the app's webhooks up too,
+    where we may (the app is the user's and has a developer API key). Otherwise the readiness
+    checklist shows the step as missing, with the manual steps."""
+    app = connection.app
+    if not app.developer_api_key or not modeladmin.can_change_app(request, app):
+        return
+    result = webhook_setup.ensure_app_webhooks(app, actor=request.user)
+    if result["ok"]:
+        messages.success(request, "Webhooks are set up in HubSpot.")
+    else:
+        messages.error(request, f"{result['error']} The manual steps are shown in the Webhooks panel.")
 
 
 @action("unregister", "registration")
@@ -113,17 +138,18 @@ def setup_webhooks(modeladmin, request, connection: Connection):
     return None
 
 
+HEALTH_SESSION_KEY = "hitl_health_report:{}"
+SECRET_SESSION_KEY = "hitl_secret_once:{}"
+
+
 @action("check-health", "health")
 def check_health(modeladmin, request, connection: Connection):
     report = health.check_health(connection, actor=request.user)
-    return modeladmin.render_page(
-        request,
-        connection,
-        "health.html",
-        title=f"Health of {connection}",
-        report=report,
-        problems=[check for check in report["checks"] if check["ok"] is False],
+    # The page reads the report back after the redirect (a reload re-reads it, never re-checks).
+    request.session[HEALTH_SESSION_KEY.format(connection.pk)] = json.loads(
+        json.dumps(report, cls=DjangoJSONEncoder)
     )
+    return redirect(reverse("admin:connections_connection_health", args=[connection.pk]))
 
 
 @action("disconnect", "top")
@@ -180,17 +206,57 @@ def rotate_secret(modeladmin, request, connection: Connection):
 
 
 def _show_once(modeladmin, request, connection, *, title, secret, how):
-    """The only page a plaintext secret ever appears on: answered to the POST, stored nowhere."""
-    response = modeladmin.render_page(
-        request, connection, "secret_once.html", title=title, secret=secret, how=how
-    )
+    """Redirect to the only page the plaintext secret ever appears on (`secret_page`)."""
+    token = secrets.token_urlsafe(12)
+    request.session[SECRET_SESSION_KEY.format(token)] = {
+        "connection": connection.pk,
+        "title": title,
+        "secret": crypto.encrypt(secret),
+        "how": how,
+    }
+    return redirect(reverse("admin:connections_connection_secret", args=[connection.pk, token]))
+
+
+def secret_page(modeladmin, request, connection: Connection, token: str):
+    """Shows the secret once and forgets it; later visits say so (never cached either way)."""
+    stashed = request.session.pop(SECRET_SESSION_KEY.format(token), None)
+    if stashed is None or stashed.get("connection") != connection.pk:
+        response = modeladmin.render_page(
+            request, connection, "secret_once.html", title="Secret already shown", secret=None, gone=True
+        )
+    else:
+        response = modeladmin.render_page(
+            request,
+            connection,
+            "secret_once.html",
+            title=stashed["title"],
+            secret=crypto.decrypt(stashed["secret"]),
+            how=stashed["how"],
+        )
     add_never_cache_headers(response)
     return response
 
 
-def run(modeladmin, request, connection: Connection, name: str):
-    """Run a named action; returns (response or None, anchor). Unknown names are a 404."""
+def health_page(modeladmin, request, connection: Connection):
+    report = request.session.get(HEALTH_SESSION_KEY.format(connection.pk))
+    return modeladmin.render_page(
+        request,
+        connection,
+        "health.html",
+        title=f"Health of {connection}",
+        report=report,
+        problems=[check for check in report["checks"] if check["ok"] is False] if report else [],
+    )
+
+
+def anchor_of(name: str) -> str:
     found = ACTIONS.get(name)
     if found is None:
         raise Http404("No such action.")
-    return found.handler(modeladmin, request, connection), found.anchor
+    return found.anchor
+
+
+def run(modeladmin, request, connection: Connection, name: str):
+    """Run a named action; returns (response or None, anchor). Unknown names are a 404."""
+    anchor = anchor_of(name)
+    return ACTIONS[name].handler(modeladmin, request, connection), anchor

@@ -7,13 +7,13 @@ is a POST to `<id>/actions/<name>/`, allowed only to those who may change the co
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from connections import consent
+from connections import consent, readiness
 from connections.admin import actions, developer, panels
 from connections.admin.display import COLOURS, MEDIA_CSS, MEDIA_JS
 from connections.forms import ConnectForm, ConnectionForm
@@ -76,6 +76,19 @@ class ConnectionAdmin(TenantScopedAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
+        if obj.status == ConnectionStatus.ACTIVE:
+            # A handful of small queries per connection: a tenant has a few, not thousands.
+            ready = readiness.readiness(obj)
+            if not ready.ready:
+                # Connected at HubSpot is not "working": say what is left (the checklist lists it).
+                return format_html(
+                    '<strong style="color:{}">{}</strong> <span class="hitl-note">set-up incomplete: '
+                    "{} of {} steps done</span>",
+                    COLOURS["busy"],
+                    obj.get_status_display(),
+                    ready.done,
+                    len(ready.steps),
+                )
         return format_html(
             '<strong style="color:{}">{}</strong>',
             COLOURS[STATUS_TONES.get(obj.status, "idle")],
@@ -118,6 +131,12 @@ class ConnectionAdmin(TenantScopedAdmin):
                 "<int:object_id>/actions/<slug:action>/",
                 view(self.action_view),
                 name="connections_connection_action",
+            ),
+            path("<int:object_id>/health/", view(self.health_view), name="connections_connection_health"),
+            path(
+                "<int:object_id>/secret/<slug:token>/",
+                view(self.secret_view),
+                name="connections_connection_secret",
             ),
         ]
         return own + super().get_urls()
@@ -194,11 +213,22 @@ class ConnectionAdmin(TenantScopedAdmin):
     def action_view(self, request, object_id, action):
         connection = self._changeable(request, object_id)
         if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+            # A bookmarked, reloaded or typed action URL: back to its panel, nothing done.
+            anchor = actions.anchor_of(action)
+            messages.info(request, "Nothing was done: actions run from their buttons on this page.")
+            return redirect(
+                reverse("admin:connections_connection_change", args=[connection.pk]) + f"#{anchor}"
+            )
         response, anchor = actions.run(self, request, connection, action)
         if response is not None:
             return response
         return redirect(reverse("admin:connections_connection_change", args=[connection.pk]) + f"#{anchor}")
+
+    def health_view(self, request, object_id):
+        return actions.health_page(self, request, self._changeable(request, object_id))
+
+    def secret_view(self, request, object_id, token):
+        return actions.secret_page(self, request, self._changeable(request, object_id), token)
 
     def disconnect_confirm_view(self, request, object_id):
         connection = self._changeable(request, object_id)

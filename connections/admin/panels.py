@@ -8,7 +8,7 @@ full page asks for (the poll stays cheap: a constant handful of queries).
 from django.urls import reverse
 
 from connections import inboxes as inbox_service
-from connections import webhook_setup, webhook_urls
+from connections import readiness, webhook_setup, webhook_urls
 from connections.hubspot.errors import HubSpotError
 from connections.models import (
     ChannelRegistration,
@@ -129,6 +129,7 @@ def console(connection: Connection, *, can_change: bool, can_change_app: bool) -
         "inbox_error": inbox_error,
         "pending_inboxes": any(inbox["state"] == InboxState.PENDING for inbox in status["inboxes"]),
         "webhooks": _webhooks(connection, can_change_app=can_change_app),
+        "readiness": readiness.readiness(connection, can_set_up_webhooks=can_change_app),
         "api_keys": list(connection.api_keys.select_related("created_by")),
         # `only` keeps the encrypted column out of the query: the page never holds a secret.
         "callback_secrets": list(connection.callback_secrets.only("id", "created_at", "retired_at")),

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from conversations.endings import ENDINGS, closer_name, ended_by, ending_code  # noqa: F401 (shared)
 from conversations.models import Escalation, EscalationStatus
 
 # Tones of the badges (static/conversations/escalations.css): waiting amber, in HubSpot blue,
@@ -81,7 +82,20 @@ def human_duration(seconds: int | None) -> str:
 
 
 def contact_line(esc: Escalation) -> str:
-    return " · ".join(part for part in (esc.user_phone, esc.user_email) if part)
+    """What the bot sent, then what HubSpot's contact adds (its email when the bot sent a phone)."""
+    parts = (esc.user_phone, esc.user_email, esc.contact_phone, esc.contact_email)
+    seen: list[str] = []
+    for part in parts:
+        if part and part.lower() not in (s.lower() for s in seen):
+            seen.append(part)
+    return " · ".join(seen)
+
+
+def contact_name(esc: Escalation) -> str:
+    """The name the bot sent; HubSpot's in brackets when it differs ("Ada (Ada Lovelace)")."""
+    if esc.contact_name and esc.contact_name.casefold() != esc.user_name.casefold():
+        return f"{esc.user_name} ({esc.contact_name})" if esc.user_name else esc.contact_name
+    return esc.user_name
 
 
 def agent_label(esc: Escalation) -> str:

@@ -2,7 +2,9 @@
 
 One row per escalation, with the same filters, search and tenancy as the list (the same
 ChangeList builds the queryset). Rows are streamed from a server-side cursor (`iterator()`), so a
-large export holds one chunk in memory, not the whole result. Timestamps are ISO 8601 in UTC;
+large export holds one chunk in memory, not the whole result. `ended_by` says who or what ended
+it (end user, bot, agent, the admin by name, the assignment timeout), `closed_by` the admin's
+username. Timestamps are ISO 8601 in UTC;
 durations are whole seconds from the bot's request (created_at) to the first assignment and to
 the end (closed, or failed).
 
@@ -20,6 +22,7 @@ from django.utils import timezone
 from conversations.admin.escalation_changelist import filtered_queryset
 from conversations.admin.escalation_display import (
     agent_label,
+    ended_by,
     inbox_label,
     iso,
     seconds_to_assign,
@@ -50,6 +53,11 @@ HEADERS = [
     "conversation_id",
     "hubspot_thread_id",
     "title",
+    "ended_by",
+    "closed_by",
+    "hubspot_contact_name",
+    "hubspot_contact_email",
+    "hubspot_contact_phone",
 ]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 2000
@@ -85,6 +93,11 @@ def row_of(esc) -> list[str]:
         esc.conversation_id,
         esc.hubspot_thread_id,
         esc.title,
+        ended_by(esc),
+        esc.closed_by.get_username() if esc.closed_by_id else "",
+        esc.contact_name,
+        esc.contact_email,
+        esc.contact_phone,
     ]
     # Timestamps and numbers are ours and safe; "-" can only start a bot- or user-supplied text.
     return [safe(v) for v in values]

@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_date
 from connections.models import ConnectedInbox, Connection
 from conversations.models import Escalation
 from core.hostile_input import DATE_RANGE_MESSAGE, date_in_range
+from tenants.models import Tenant, tenant_ids_for
 
 # The agent filter offers the agents of the latest escalations only: a DISTINCT over a million
 # rows per page view is not worth a dropdown entry for an agent gone for a year.
@@ -56,6 +57,27 @@ class InboxFilter(LazyLookupsFilter):
         value = self.value()
         if value:
             return queryset.filter(inbox_id=value) if value.isdigit() else queryset.none()
+        return queryset
+
+
+class OrganisationFilter(LazyLookupsFilter):
+    """The organisation switcher of people in several (superusers: all); absent for the others."""
+
+    title = "organisation"
+    parameter_name = "organisation"
+
+    def has_output(self):
+        user = self.request.user
+        return user.is_superuser or len(tenant_ids_for(user)) > 1
+
+    def load_lookups(self, request, model_admin):
+        for tenant in Tenant.objects.visible_to(request.user).order_by("name"):
+            yield str(tenant.pk), tenant.name
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value:
+            return queryset.filter(connection__tenant_id=value) if value.isdigit() else queryset.none()
         return queryset
 
 

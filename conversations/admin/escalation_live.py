@@ -3,18 +3,24 @@
 Contract (read by static/conversations/escalations.js):
 
     {"rows": [{"id": "<uuid>", "version": "<updated_at>", "status": "assigned",
+               "matches": true,                      # false: it changed and left the filtered set
                "html": "<td>…</td><td>…</td>…"}],   # the row's cells, as the changelist renders them
      "cursor": "2026-12-01T18:30:00.123456Z",      # pass as ?since= next time
      "more": false,                                # true: poll again at once, more rows changed
      "poll_ms": 3000}
 
-Rows are the escalations created or changed after the cursor that match the page's filters and
-search, oldest change first, rendered with the changelist's own cell code (so a refreshed row is
-the row a reload would show). Filters, search and tenancy come from the same ChangeList the page
-uses (escalation_changelist.filtered_queryset), so the feed cannot show what the page would not.
+Rows are the user's escalations created or changed after the cursor, oldest change first,
+rendered with the changelist's own cell code (so a refreshed row is the row a reload would show),
+each saying whether it still `matches` the page's filters and search. A row that changed out of
+the filtered set (an open one assigned under "status: open") comes back with `matches: false`:
+the page updates it and marks it as no longer matching instead of showing a stale "Open"; the page
+ignores non-matching rows it does not show. Filters, search and tenancy come from the same
+ChangeList the page uses (escalation_changelist.filtered_queryset), so `matches` is what a reload
+would show, and nothing outside the user's tenants is ever returned.
 
-Cost per poll: ONE query, `… WHERE updated_at > %s AND <filters> ORDER BY updated_at LIMIT 101`
-on the `escalation_updated_at` index (plus the session, the user and their memberships).
+Cost per poll: ONE query, `… EXISTS(<filters> AND pk = row.pk) … WHERE updated_at > %s ORDER BY
+updated_at LIMIT 101` on the `escalation_updated_at` index (the EXISTS is a primary-key probe per
+changed row), plus the session, the user and their memberships.
 
 The cursor is an updated_at; each poll looks OVERLAP back from it, because a transaction that
 committed late can carry an updated_at older than rows already seen. Rows seen before come back
@@ -27,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.admin.templatetags.admin_list import items_for_result
+from django.db.models import Exists, OuterRef
 from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -68,10 +75,13 @@ def respond(model_admin, request):
             status=400,
         )
     changelist = filtered_queryset(model_admin, request, drop=(CURSOR,))
+    still = changelist.queryset.order_by().filter(pk=OuterRef("pk"))
     rows = list(
-        changelist.queryset.filter(updated_at__gt=since - OVERLAP).order_by("updated_at", "pk")[
-            : MAX_ROWS + 1
-        ]
+        model_admin.get_queryset(request)
+        .select_related(*model_admin.list_select_related)
+        .filter(updated_at__gt=since - OVERLAP)
+        .annotate(matches_filters=Exists(still))
+        .order_by("updated_at", "pk")[: MAX_ROWS + 1]
     )
     more = len(rows) > MAX_ROWS
     rows = rows[:MAX_ROWS]
@@ -83,6 +93,7 @@ def respond(model_admin, request):
                     "id": str(row.pk),
                     "version": version_of(row),
                     "status": row.status,
+                    "matches": row.matches_filters,
                     "html": "".join(str(cell) for cell in items_for_result(changelist, row, None)),
                 }
                 for row in rows

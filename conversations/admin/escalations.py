@@ -18,11 +18,10 @@ import uuid
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from connections.models import Connection
@@ -35,6 +34,7 @@ from conversations.admin.escalation_filters import (
     ConnectionFilter,
     CreatedBetweenFilter,
     InboxFilter,
+    OrganisationFilter,
 )
 from conversations.admin.transcript import chat_lines
 from conversations.models import (
@@ -45,20 +45,23 @@ from conversations.models import (
     PublishStatus,
 )
 from conversations.search import escalation_search
+from core.templatetags.hitl_time import exact_text, when
 from tenants.admin_mixins import TenantScopedAdmin
+from tenants.models import tenant_ids_for
 
 PAGES = "admin/conversations/escalation/"
 
 
-def _when(value) -> str:
-    # Short enough for three timestamp columns beside the filters; the page and CSV have seconds.
-    return timezone.localtime(value).strftime("%d %b %H:%M") if value else ""
+def _when(value):
+    # Relative where a person scans ("4 min ago"), the exact time in their zone on hover
+    # (core/templatetags/hitl_time.py: one format across the admin; static/core/time.js keeps it true).
+    return when(value) if value else ""
 
 
-def _stacked(when: str, took: str):
-    if not when:
+def _stacked(moment, took: str):
+    if not moment:
         return "—"
-    return format_html('{}<br><span class="esc-quiet">after {}</span>', when, took)
+    return format_html('{}<br><span class="esc-quiet">after {}</span>', moment, took)
 
 
 @admin.register(Escalation)
@@ -79,6 +82,7 @@ class EscalationAdmin(TenantScopedAdmin):
     list_display_links = ("title_col",)
     list_filter = (
         "status",
+        OrganisationFilter,
         InboxFilter,
         ConnectionFilter,
         AgentFilter,
@@ -88,11 +92,12 @@ class EscalationAdmin(TenantScopedAdmin):
     )
     # inbox and connection are read by the cells (names, the thread link's portal id); the tenant
     # by the superuser's tenant column. One JOINed query per page, whatever its length.
-    list_select_related = ("inbox", "connection", "connection__tenant")
+    list_select_related = ("inbox", "connection", "connection__tenant", "closed_by")
     # The search is ours (get_search_results); one field here makes Django show the box.
     search_fields = ("conversation_id",)
     search_help_text = (
-        "Phone (with country code, any spacing), email, conversation id, HubSpot thread id or escalation id."
+        "Contact name, phone (with country code, any spacing) or email, as the bot sent it or as HubSpot "
+        "knows the contact; conversation id, HubSpot thread id or escalation id."
     )
     ordering = ("-created_at",)
     # Only the indexed column sorts: any other ORDER BY over a million rows is a full sort.
@@ -114,14 +119,20 @@ class EscalationAdmin(TenantScopedAdmin):
 
     @admin.display(description="Escalation")
     def title_col(self, obj):
+        title = obj.title or "(untitled)"
         return format_html(
-            '{}<br><span class="esc-quiet esc-conv">{}</span>', obj.title or "(untitled)", obj.conversation_id
+            '<span class="esc-trunc" title="{}">{}</span><br><span class="esc-quiet esc-conv">{}</span>',
+            title,
+            title,
+            obj.conversation_id,
         )
 
     @admin.display(description="Contact")
     def contact_col(self, obj):
         return format_html(
-            '{}<br><span class="esc-quiet">{}</span>', obj.user_name, display.contact_line(obj) or "—"
+            '{}<br><span class="esc-quiet">{}</span>',
+            display.contact_name(obj),
+            display.contact_line(obj) or "—",
         )
 
     @admin.display(description="Agent")
@@ -138,11 +149,11 @@ class EscalationAdmin(TenantScopedAdmin):
 
     @admin.display(description="Opened", ordering="created_at")
     def opened_col(self, obj):
+        opened = exact_text(obj.opened_at) or "not yet"
         return format_html(
-            '<span title="Requested by the bot at {}; thread opened in HubSpot at {}">{}</span>',
-            timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M:%S"),
-            _when(obj.opened_at) or "not yet",
+            '{}<br><span class="esc-quiet" title="Thread opened in HubSpot at {}">requested</span>',
             _when(obj.created_at),
+            opened,
         )
 
     # Time to assign / close sit under their timestamps: eleven columns do not fit beside the filters.
@@ -150,18 +161,26 @@ class EscalationAdmin(TenantScopedAdmin):
     def assigned_col(self, obj):
         return _stacked(_when(obj.assigned_at), display.human_duration(display.seconds_to_assign(obj)))
 
-    @admin.display(description="Closed")
+    @admin.display(description="Ended")
     def closed_col(self, obj):
         ended = _when(obj.closed_at or obj.failed_at)
-        return _stacked(ended, display.human_duration(display.seconds_to_close(obj)))
+        if not ended:
+            return "—"
+        return format_html(
+            '{}<br><span class="esc-quiet">after {}</span><br><span class="esc-quiet esc-ended-by">{}</span>',
+            ended,
+            display.human_duration(display.seconds_to_close(obj)),
+            display.ended_by(obj),
+        )
 
-    @admin.display(description="Tenant")
+    @admin.display(description="Organisation")
     def tenant_col(self, obj):
         return obj.connection.tenant.name
 
     def get_list_display(self, request):
-        # Only superusers see several tenants; for anyone else the column is constant.
-        if request.user.is_superuser:
+        # Only people in several organisations (and superusers) need the column; for anyone else
+        # it would be constant.
+        if request.user.is_superuser or len(tenant_ids_for(request.user)) > 1:
             return (*self.list_display, "tenant_col")
         return self.list_display
 
@@ -248,7 +267,7 @@ class EscalationAdmin(TenantScopedAdmin):
         self._ensure_visible(request, object_id)
         return (
             self.get_queryset(request)
-            .select_related("inbox", "connection", "connection__tenant")
+            .select_related("inbox", "connection", "connection__tenant", "closed_by")
             .get(pk=object_id)
         )
 
@@ -274,11 +293,13 @@ class EscalationAdmin(TenantScopedAdmin):
             "esc": esc,
             "badge": display.status_badge(esc),
             "contact": display.contact_line(esc),
+            "contact_name": display.contact_name(esc),
             "agent": display.agent_label(esc),
             "inbox": display.inbox_label(esc),
             "thread_link": display.thread_link(esc),
             "to_assign": display.human_duration(display.seconds_to_assign(esc)),
             "to_close": display.human_duration(display.seconds_to_close(esc)),
+            "ended_by": display.ended_by(esc),
             "chat": chat_lines(esc, msgs),
             "timeline": timeline.build(esc, msgs),
             "can_act": can_act,
@@ -300,11 +321,13 @@ class EscalationAdmin(TenantScopedAdmin):
         esc = self._visible(request, object_id)
         if not self.can_act(request, esc):
             raise PermissionDenied("Support leads can look, not act: ask an admin of this organisation.")
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         handler = operator_actions.ACTIONS.get(action)
         if handler is None:
             raise Http404("No such action.")
+        if request.method != "POST":
+            # A reloaded, bookmarked or typed action URL: back to the page, nothing done.
+            messages.info(request, "Nothing was done: actions run from their buttons on this page.")
+            return redirect(reverse("admin:conversations_escalation_change", args=[esc.pk]))
         outcome = handler(esc, user=request.user)
         (messages.success if outcome.ok else messages.warning)(request, outcome.message)
         return redirect(reverse("admin:conversations_escalation_change", args=[esc.pk]))

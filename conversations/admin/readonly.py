@@ -44,8 +44,9 @@ class ReadOnlyLogAdmin(TenantScopedAdmin):
         return queryset.for_tenants(tenant_ids_for(request.user, (Role.ADMIN,)))
 
     def get_list_display(self, request):
-        # Only superusers see several tenants' rows; for anyone else a tenant column is constant.
-        if request.user.is_superuser and hasattr(self, "tenant_name"):
+        # Only people who see several organisations' rows need the column.
+        several = request.user.is_superuser or len(tenant_ids_for(request.user)) > 1
+        if several and hasattr(self, "tenant_name"):
             return (*self.list_display, "tenant_name")
         return self.list_display
 

@@ -73,6 +73,11 @@ class Escalation(models.Model):
     other_contact_ids = models.JSONField(default=list, blank=True)
     # No contact matched and the connection's policy created one (Connection.unknown_contact).
     contact_created = models.BooleanField(default=False)
+    # The contact as HubSpot knows it (from the contact search), so the console finds the
+    # escalation by whichever identifier a person has, not only the one the bot sent.
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=40, blank=True)
     agent_actor_id = models.CharField(max_length=50, blank=True)
     agent_name = models.CharField(max_length=200, blank=True)
     agent_email = models.EmailField(blank=True)
@@ -133,6 +138,8 @@ class Escalation(models.Model):
             # superuser's search reads every row.
             models.Index(fields=("user_phone",), name="escalation_user_phone"),
             models.Index(Upper("user_email"), name="escalation_user_email_ci"),
+            models.Index(Upper("contact_email"), name="escalation_contact_email_ci"),
+            models.Index(fields=("contact_phone",), name="escalation_contact_phone"),
             models.Index(fields=("conversation_id",), name="escalation_conversation_id"),
             # The close sweep's question, over the few owed rows only.
             models.Index(

@@ -75,8 +75,12 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # Sends people who must use a second factor, and have not in this session, to enrol or verify.
     "core.two_factor.RequireTwoFactorMiddleware",
+    # Each person's time zone, from their session (core/preferences.py).
+    "core.preferences.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A bare 405 (a POST-only URL opened in a browser) becomes a page that says what to do.
+    "core.error_pages.MethodNotAllowedPageMiddleware",
     # JSON 503 for undecryptable secrets, JSON 500 under /api/ (core/errors.py).
     "core.errors.JsonErrorMiddleware",
     # Content-Security-Policy on every response (policy under CONTENT SECURITY POLICY below).
@@ -437,3 +441,13 @@ METRICS_TENANT_LABELS = env.bool("METRICS_TENANT_LABELS", default=False)
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default=env.str("DJANGO_ENV", default="local"))
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+
+# Email (member invitations): printed to the console unless EMAIL_URL names an SMTP server, e.g.
+# EMAIL_URL=smtp+tls://user:password@smtp.example.com:587 (django-environ's email_url schemes).
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HITL portal <no-reply@localhost>")
+# How long an invitation's set-password link works.
+HITL_INVITATION_DAYS = env.int("HITL_INVITATION_DAYS", default=7)

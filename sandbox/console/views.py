@@ -117,8 +117,32 @@ def thread(request: HttpRequest, portal_id: int, thread_id: int) -> HttpResponse
         ),
         "reply_form": ReplyForm(),
         "nav": "console",
+        **_portal_side(conversation),
     }
     return render(request, "sandbox/console/thread.html", context)
+
+
+def _portal_side(conversation) -> dict:
+    """For the demo: the escalation behind the thread (its title), and links to the admin's page
+    and to the sandbox chat page playing its end user. HubSpot knows none of this."""
+    from django.urls import NoReverseMatch, reverse
+
+    from conversations.models import Escalation
+    from sandbox.models.demo_bot import DemoChat
+
+    esc = Escalation.objects.filter(hubspot_thread_id=str(conversation.pk)).only("pk", "title").first()
+    if esc is None:
+        return {}
+    chat = DemoChat.objects.filter(escalation_id=str(esc.pk)).only("pk").first()
+    try:
+        chat_url = reverse("sandbox:app:chat:chat", args=[chat.pk]) if chat else ""
+    except NoReverseMatch:
+        chat_url = ""
+    return {
+        "escalation_title": esc.title,
+        "escalation_admin_url": reverse("admin:conversations_escalation_change", args=[esc.pk]),
+        "chat_url": chat_url,
+    }
 
 
 @require_POST

@@ -56,8 +56,10 @@ class BotApi:
             ok=(200, 201, 202),
         )
 
-    def close(self, escalation_id: str) -> dict:
-        return self._call("POST", f"/escalations/{escalation_id}/close/", ok=(200, 201, 202))
+    def close(self, escalation_id: str, *, reason: str = "bot_closed") -> dict:
+        return self._call(
+            "POST", f"/escalations/{escalation_id}/close/", json={"reason": reason}, ok=(200, 201, 202)
+        )
 
     def get(self, escalation_id: str) -> dict:
         return self._call("GET", f"/escalations/{escalation_id}/")

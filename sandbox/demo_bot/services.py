@@ -83,7 +83,8 @@ def send(bot: DemoBot, chat: DemoChat, text: str, *, token: str) -> DemoChatEntr
 
 
 def close(bot: DemoBot, chat: DemoChat) -> None:
-    escalation = _api(bot).close(chat.escalation_id)
+    """The chat page's user pressed "End conversation": the bot closes on their behalf."""
+    escalation = _api(bot).close(chat.escalation_id, reason="user_ended")
     if isinstance(escalation, dict) and escalation.get("status"):
         DemoChat.objects.filter(pk=chat.pk).update(status=escalation["status"])
 

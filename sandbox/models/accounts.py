@@ -93,6 +93,7 @@ class SandboxInbox(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "sandbox inboxes"
         ordering = ("inbox_id",)
 
     def __str__(self) -> str:

@@ -12,6 +12,10 @@ class SandboxWebhookSettings(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name = "sandbox webhook settings"
+        verbose_name_plural = "sandbox webhook settings"
+
     def __str__(self) -> str:
         return f"Webhook settings of {self.app}"
 
@@ -58,6 +62,7 @@ class SandboxWebhookDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "sandbox webhook deliveries"
         ordering = ("-id",)
         indexes = [models.Index(fields=("status", "next_attempt_at"))]
 

@@ -227,3 +227,17 @@ def test_list_filters_and_newest_first(bot, escalation):
     assert closed["results"] == []
     assert bad.status_code == 400 and "status" in bad.json()["message"]
     assert everything["results"][0]["status"] == EscalationStatus.OPEN
+
+
+def test_close_says_when_the_end_user_ended_the_chat(bot, escalation):
+    bad = bot.post(f"escalations/{escalation.pk}/close/", {"reason": "agent_closed"})
+    assert bad.status_code == 400 and "reason" in bad.text
+    escalation.refresh_from_db()
+    assert escalation.status != EscalationStatus.CLOSED  # a refused close changes nothing
+
+    closed = bot.post(f"escalations/{escalation.pk}/close/", {"reason": "user_ended"})
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    escalation.refresh_from_db()
+    assert escalation.close_reason == "user_ended" and escalation.closed_by is None
+    event = escalation.events.get(type="escalation.closed")
+    assert event.data["reason"] == "user_ended"

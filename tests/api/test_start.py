@@ -38,7 +38,9 @@ def test_start_publishes_intro_and_transcript_in_order(bot, provisioned):
     for message in messages:
         assert message.direction == "INCOMING"
         assert message.senders[0]["deliveryIdentifier"] == {"type": "HS_PHONE_NUMBER", "value": ADA_PHONE}
-        assert message.senders[0]["name"] == "Ada Lovelace"
+    # One visitor in HubSpot; the sender's name tells the agent which history lines the bot wrote.
+    names = [m.senders[0]["name"] for m in messages]
+    assert names == ["Ada Lovelace", "Ada Lovelace", "Bot (for Ada Lovelace)"]
     thread = SandboxThread.objects.get(pk=int(esc.hubspot_thread_id))
     assert thread.integration_thread_id == esc.integration_thread_id
     assert str(thread.channel_account_id) == esc.inbox.channel_account_id

@@ -44,9 +44,9 @@ def conn_b(tenant_b):
 
 def test_bot_key_is_shown_once_then_only_its_prefix(client, admin_a, conn_a):
     client.force_login(admin_a)
-    response = client.post(action_url(conn_a, "issue-key"), {"name": "Support bot"})
+    response = client.post(action_url(conn_a, "issue-key"), {"name": "Support bot"}, follow=True)
 
-    assert response.status_code == 200
+    assert response.redirect_chain[0][1] == 302
     assert "no-store" in response["Cache-Control"]
     key = BotApiKey.objects.get(connection=conn_a)
     plaintext = response.context["secret"]
@@ -56,6 +56,11 @@ def test_bot_key_is_shown_once_then_only_its_prefix(client, admin_a, conn_a):
     page = client.get(change_url(conn_a)).text
     assert plaintext not in page and key.key_hash not in page
     assert f"{key.prefix}…" in page
+    # Reloading the secret's page shows it no more (and issues no second key).
+    again = client.get(response.redirect_chain[-1][0])
+    assert plaintext not in again.text and "shown once" in again.text
+    assert "no-store" in again["Cache-Control"]
+    assert BotApiKey.objects.filter(connection=conn_a).count() == 1
     entry = AuditLogEntry.objects.get(action="bot_key.issue")
     assert entry.actor == admin_a and plaintext not in str(entry.details) + entry.message
 
@@ -81,7 +86,7 @@ def test_key_of_another_connection_cannot_be_revoked_through_this_one(client, ad
 
 def test_callback_secret_is_shown_once(client, admin_a, conn_a):
     client.force_login(admin_a)
-    response = client.post(action_url(conn_a, "rotate-secret"))
+    response = client.post(action_url(conn_a, "rotate-secret"), follow=True)
 
     plaintext = response.context["secret"]
     assert CallbackSecret.objects.get(connection=conn_a).secret == plaintext
@@ -128,7 +133,8 @@ def test_other_tenants_and_support_leads_cannot_read_the_console(client, admin_b
 def test_actions_need_post_and_a_csrf_token(admin_a, conn_a):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(admin_a)
-    assert browser.get(action_url(conn_a, "issue-key")).status_code == 405
+    # A GET issues nothing and leads back to the page (no bare 405).
+    assert browser.get(action_url(conn_a, "issue-key")).status_code == 302
     assert browser.post(action_url(conn_a, "issue-key")).status_code == 403
     assert not BotApiKey.objects.exists()
 
@@ -146,7 +152,7 @@ def test_anonymous_is_sent_to_login(client, conn_a):
 
 def test_superuser_may_act_on_any_tenant(client, superuser, conn_b):
     client.force_login(superuser)
-    assert client.post(action_url(conn_b, "issue-key")).status_code == 200
+    assert client.post(action_url(conn_b, "issue-key"), follow=True).status_code == 200
     assert BotApiKey.objects.filter(connection=conn_b).exists()
 
 

@@ -357,9 +357,9 @@ def test_check_health_shows_each_check(client, admin_a, conn_a):
     }
     client.force_login(admin_a)
     with mock.patch("connections.health.check_health", return_value=report) as check:
-        response = client.post(action_url(conn_a, "check-health"))
+        response = client.post(action_url(conn_a, "check-health"), follow=True)
     check.assert_called_once_with(conn_a, actor=admin_a)
-    assert response.status_code == 200
+    assert response.redirect_chain == [(f"/admin/connections/connection/{conn_a.pk}/health/", 302)]
     page = response.text
     assert "1 problem found" in page
     assert "Valid for 29 more minutes." in page and "Not registered." in page and "Not checked" in page

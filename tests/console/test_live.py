@@ -101,11 +101,25 @@ def test_the_pages_filters_and_search_apply(client, lead_a, inbox_a, inbox_a2):
     cursor = first_cursor(client)
     support = escalation(inbox_a, status=EscalationStatus.ASSIGNED, user_phone="+447700900123")
     sales = escalation(inbox_a2, status=EscalationStatus.OPEN)
-    ids = lambda query: [r["id"] for r in poll(client, cursor, query)["rows"]]  # noqa: E731
+    ids = lambda query: [r["id"] for r in poll(client, cursor, query)["rows"] if r["matches"]]  # noqa: E731
     assert ids("&status__exact=assigned") == [str(support.pk)]
     assert ids(f"&inbox={inbox_a2.pk}") == [str(sales.pk)]
     assert ids("&q=%2B44+7700+900123") == [str(support.pk)]
     assert ids("&q=nothing-matches") == []
+    # The others come back marked, so a page showing them can tell they left its set.
+    rows = {r["id"]: r for r in poll(client, cursor, "&status__exact=assigned")["rows"]}
+    assert rows[str(sales.pk)]["matches"] is False and rows[str(support.pk)]["matches"] is True
+
+
+def test_a_row_that_leaves_the_filter_comes_back_marked(client, lead_a, inbox_a):
+    esc = escalation(inbox_a, status=EscalationStatus.OPEN, opened_at=timezone.now())
+    backdate(esc)
+    client.force_login(lead_a)
+    cursor = first_cursor(client)
+    lifecycle.mark_assigned(esc, actor_id="A-1001", name="Alice Agent")
+    rows = poll(client, cursor, "&status__exact=open")["rows"]
+    assert [(r["id"], r["status"], r["matches"]) for r in rows] == [(str(esc.pk), "assigned", False)]
+    assert "Alice Agent" in rows[0]["html"]
 
 
 def test_a_bad_cursor_is_a_400_that_says_what_to_send(client, lead_a):

@@ -1,7 +1,9 @@
 /* Escalation list, live: polls live/ (escalation_live.py documents the JSON) every few seconds with
  * the page's own filters and search, and replaces changed rows / inserts new ones at the top,
  * without reloading. New rows are only inserted on the first page in the default (newest first)
- * order, where they belong; changed rows are updated on any page. No build step.
+ * order, where they belong; changed rows are updated on any page. A shown row that changed out of
+ * the filtered set is updated too, dimmed and labelled "No longer matches" (it leaves on reload),
+ * so the list never shows a stale status; one that changes back in loses the label. No build step.
  */
 (function () {
   "use strict";
@@ -31,31 +33,52 @@
       tr.classList.add("esc-flash");
     }
 
-    function countOne() {
+    function countBy(delta) {
       var count = document.querySelector('[data-field="result-count"]');
       if (!count) { return; } // capped ("more than 10,000"): nothing to add to
-      var n = (parseInt(count.getAttribute("data-count"), 10) || 0) + 1;
+      var n = Math.max(0, (parseInt(count.getAttribute("data-count"), 10) || 0) + delta);
       count.setAttribute("data-count", String(n));
       count.textContent = n + (n === 1 ? " escalation" : " escalations");
     }
 
+    function markLeft(tr, left) {
+      var was = tr.classList.contains("esc-left");
+      tr.classList.toggle("esc-left", left);
+      if (left) {
+        tr.setAttribute("title", "No longer matches this list's filters or search; it leaves on reload.");
+        var cell = tr.querySelector("td, th");
+        if (cell && !cell.querySelector(".esc-left-note")) {
+          var note = document.createElement("span");
+          note.className = "esc-left-note";
+          note.textContent = "No longer matches";
+          cell.appendChild(note);
+        }
+      } else {
+        tr.removeAttribute("title");
+      }
+      if (was !== left) { countBy(left ? -1 : 1); }
+    }
+
     function apply(row) {
+      var matches = row.matches !== false;
       var tr = rowFor(row.id);
       if (tr) {
         var marker = tr.querySelector("[data-escalation]");
-        if (marker && marker.getAttribute("data-version") === row.version) { return; }
+        var left = tr.classList.contains("esc-left");
+        if (marker && marker.getAttribute("data-version") === row.version && left === !matches) { return; }
         tr.innerHTML = row.html;
+        markLeft(tr, !matches);
         flash(tr);
         return;
       }
-      if (!firstPage) { return; }
+      if (!matches || !firstPage) { return; }
       var empty = body.querySelector("tr.esc-empty");
       if (empty) { empty.remove(); }
       tr = document.createElement("tr");
       tr.innerHTML = row.html;
       body.insertBefore(tr, body.firstChild);
       flash(tr);
-      countOne();
+      countBy(1);
     }
 
     function poll() {
@@ -83,6 +106,16 @@
 
     setTimeout(poll, pollMs);
   }
+
+  // Forms that ask first (data-confirm): once per submit, and a second click while the first
+  // submit is under way does not post again.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (form.getAttribute && form.getAttribute("data-submitting")) { event.preventDefault(); return; }
+    if (question && !window.confirm(question)) { event.preventDefault(); return; }
+    if (form.setAttribute) { form.setAttribute("data-submitting", "1"); }
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.getElementById("esc-live");

@@ -11,6 +11,19 @@
   var escalationId = document.getElementById("escalation-id");
   var every = parseInt(root.getAttribute("data-every") || "2000", 10);
   var lastJson = null;
+  var closedNote = document.getElementById("chat-closed");
+  var ending = false;
+
+  // Enter sends, Shift+Enter makes a new line (as in every chat app).
+  var textarea = document.querySelector("#send-form textarea");
+  if (textarea) {
+    textarea.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        if (textarea.value.trim()) { document.getElementById("send-form").requestSubmit(); }
+      }
+    });
+  }
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -76,9 +89,10 @@
       eventLog.appendChild(item);
     });
     if (!eventLog.children.length) eventLog.appendChild(el("li", "muted", "none yet"));
-    document.querySelectorAll("#send-form button, #end-button").forEach(function (b) {
+    document.querySelectorAll("#send-form button, #send-form textarea, #end-button").forEach(function (b) {
       b.disabled = !state.active;
     });
+    closedNote.hidden = state.active;
   }
 
   function refresh() {
@@ -100,6 +114,11 @@
   document.querySelectorAll("form[data-fetch]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
+      if (form.hasAttribute("data-confirm")) {
+        // Asked once; a second click while the first is under way does nothing.
+        if (ending || !window.confirm(form.getAttribute("data-confirm"))) return;
+        ending = true;
+      }
       var buttons = form.querySelectorAll("button");
       buttons.forEach(function (b) { b.disabled = true; });
       fetch(form.action, { method: "POST", body: new FormData(form), headers: { "X-Requested-With": "fetch" } })
@@ -114,6 +133,7 @@
         })
         .catch(function () { showError("The page could not reach the server; try again."); })
         .then(function () {
+          ending = false;
           buttons.forEach(function (b) { b.disabled = false; });
           lastJson = null;
           return refresh();

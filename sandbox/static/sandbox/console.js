@@ -7,7 +7,33 @@
   }
   document.querySelectorAll("[data-stick-bottom]").forEach(function (el) {
     el.scrollTop = el.scrollHeight;
+    el.addEventListener("scroll", function () {
+      if (atBottom(el)) { hideNewMessages(el); }
+    });
   });
+
+  // Scrolled up when a message arrives: a "New message ↓" button instead of a jump.
+  function newMessagesButton(el) {
+    var button = el.parentNode.querySelector(".new-messages");
+    if (!button) {
+      button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn new-messages";
+      button.textContent = "New message ↓";
+      button.hidden = true;
+      button.addEventListener("click", function () {
+        el.scrollTop = el.scrollHeight;
+        button.hidden = true;
+      });
+      el.parentNode.insertBefore(button, el.nextSibling);
+    }
+    return button;
+  }
+  function showNewMessages(el) { newMessagesButton(el).hidden = false; }
+  function hideNewMessages(el) {
+    var button = el.parentNode.querySelector(".new-messages");
+    if (button) button.hidden = true;
+  }
   document.querySelectorAll("[data-refresh-url]").forEach(function (el) {
     var every = parseInt(el.getAttribute("data-refresh-every") || "4000", 10);
     var last = null;
@@ -17,10 +43,13 @@
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {
           if (html === null || html === last) return;
-          var stick = el.hasAttribute("data-stick-bottom") && atBottom(el);
+          var sticky = el.hasAttribute("data-stick-bottom");
+          var stick = sticky && atBottom(el);
+          var grew = last !== null && html.length > last.length;
           last = html;
           el.innerHTML = html;
           if (stick) el.scrollTop = el.scrollHeight;
+          else if (sticky && grew) showNewMessages(el);
         })
         .catch(function () { /* offline for a moment: try again next tick */ });
     }, every);

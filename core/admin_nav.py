@@ -1,0 +1,81 @@
+"""The admin's navigation grouped by task, not by Python app.
+
+Django lists models per app ("Conversations", "Sandbox", "Django Celery Beat"…); a support lead
+thinks in jobs. `install(site)` makes the site's app list (the sidebar and the home page) four
+groups: Escalations, Connections, Organisation, Developer tools. Each model still appears only to
+those its ModelAdmin allows (the list is built from Django's own, which asks every ModelAdmin), so
+a support lead never sees a model they cannot use, and Developer tools (the HubSpot sandbox,
+Celery beat, worker pings, users and groups) are superuser-only by construction: their admins
+refuse everyone else. An app's own index (`/admin/<app_label>/`) keeps Django's list.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+GROUPS = (
+    ("escalations", "Escalations"),
+    ("connections", "Connections"),
+    ("organisation", "Organisation"),
+    ("developer", "Developer tools"),
+)
+
+# Where each model goes, by "app_label.ObjectName" (then app_label alone); unlisted: developer.
+PLACES = {
+    "conversations.Dashboard": ("escalations", 0),
+    "conversations.Escalation": ("escalations", 1),
+    "conversations.HubSpotEvent": ("escalations", 2),
+    "conversations.WebhookReceipt": ("escalations", 3),
+    "conversations.EscalationEvent": ("escalations", 4),
+    "conversations.CallbackAttempt": ("escalations", 5),
+    "connections.Connection": ("connections", 0),
+    "connections.HubSpotApp": ("connections", 1),
+    "tenants.Tenant": ("organisation", 0),
+    "tenants.Membership": ("organisation", 1),
+    "tenants.Invitation": ("organisation", 2),
+    "core.AuditLogEntry": ("organisation", 3),
+}
+
+
+def grouped(app_list: list[dict]) -> list[dict]:
+    groups = {key: [] for key, _ in GROUPS}
+    for app in app_list:
+        for model in app["models"]:
+            key = f"{app['app_label']}.{model['object_name']}"
+            group, order = PLACES.get(key, ("developer", 100))
+            entry = dict(model)
+            # Say where a developer tool comes from ("Periodic Tasks: Intervals"), unless its name
+            # already does ("Sandbox threads").
+            if group == "developer" and not str(entry["name"]).lower().startswith(app["app_label"].lower()):
+                entry["name"] = f"{app['name']}: {entry['name']}"
+            groups[group].append((order, str(entry["name"]), entry))
+    result = []
+    for key, name in GROUPS:
+        models = [entry for _, _, entry in sorted(groups[key], key=lambda item: item[:2])]
+        if not models:
+            continue
+        result.append(
+            {
+                "name": name,
+                "app_label": key,
+                "app_url": models[0]["admin_url"] or reverse("admin:index"),
+                "has_module_perms": True,
+                "models": models,
+            }
+        )
+    return result
+
+
+def install(site) -> None:
+    """Group `site`'s app list (once). Call after every admin module has registered and added
+    its entries (the dashboard's), before the site's URLs are built."""
+    if getattr(site, "_hitl_grouped_nav", False):
+        return
+    site._hitl_grouped_nav = True
+    get_app_list = site.get_app_list
+
+    def app_list(request, app_label=None):
+        apps = get_app_list(request, app_label)
+        return apps if app_label else grouped(apps)
+
+    site.get_app_list = app_list
