@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from conversations.models import DeliveryStatus, EscalationEvent, EscalationStatus
-from tests.console.factories import escalation
+from tests.factories import escalation
 from tests.factories import ConnectionFactory, InboxFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ APIs keep their JSON errors."""
 import pytest
 from django.test import Client
 
-from tests.console.factories import escalation
+from tests.factories import escalation
 from tests.factories import ConnectionFactory, InboxFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from core.templatetags.hitl_time import relative_text
-from tests.console.factories import escalation
+from tests.factories import escalation
 from tests.factories import ConnectionFactory, InboxFactory
 
 pytestmark = pytest.mark.django_db

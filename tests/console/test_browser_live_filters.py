@@ -14,7 +14,7 @@ from conversations import lifecycle
 from conversations.models import EscalationStatus
 from tests.browser import snap
 from tests.console.conftest import LIST_URL
-from tests.console.factories import escalation
+from tests.factories import escalation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -16,7 +16,7 @@ from conversations import escalations, lifecycle
 from conversations.models import CloseReason, EscalationStatus, FailureReason
 from tests.browser import snap
 from tests.console.conftest import EXPORT_URL, LIST_URL
-from tests.console.factories import escalation
+from tests.factories import escalation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

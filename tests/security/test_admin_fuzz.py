@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from tests.console.factories import escalation
+from tests.factories import escalation
 from tests.factories import ConnectionFactory, InboxFactory
 
 pytestmark = pytest.mark.postgres

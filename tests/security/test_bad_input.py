@@ -10,7 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from connections.models import BotApiKey
-from tests.console.factories import escalation
+from tests.factories import escalation
 from tests.factories import ConnectionFactory, InboxFactory
 
 LIST_URL = "/admin/conversations/escalation/"

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.console.factories import escalation
+from tests.factories import escalation
 from tests.factories import ConnectionFactory, InboxFactory
 
 SCRIPT = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)

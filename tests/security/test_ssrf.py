@@ -9,7 +9,8 @@ from conversations import callbacks
 from conversations.api.attachments import load
 from conversations.api.errors import ApiError
 from conversations.callback_urls import CallbackURLError, validate_callback_url
-from tests.callbacks.conftest import emit_n, make_escalation
+from tests.callbacks.conftest import emit_n
+from tests.factories import EscalationFactory
 
 PUBLIC = "93.184.216.34"  # never reached: the loopback guard refuses it before a packet leaves
 
@@ -73,7 +74,7 @@ def event(db, strict):
     CallbackSecret.issue(connection)
 
     def make(url: str):
-        escalation = make_escalation(connection, url, conversation_id=url)
+        escalation = EscalationFactory(connection=connection, callback_url=url, conversation_id=url)
         (emitted,) = emit_n(escalation, 1)
         return emitted
 
