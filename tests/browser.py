@@ -49,8 +49,14 @@ def browser(monkeypatch):
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+def page(browser, request):
+    # axe-core is injected as a script of the test's own, which the pages' Content-Security-Policy
+    # rightly refuses; accessibility tests (marked `axe`) lift it for their context only. The
+    # policy itself is tested in tests/security/test_csp.py.
+    bypass_csp = request.node.get_closest_marker("axe") is not None
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 860}, locale="en-US", bypass_csp=bypass_csp
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page

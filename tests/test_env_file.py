@@ -112,6 +112,17 @@ def test_readme_multi_host_web_command_serves_the_production_profile_from_env(tm
     port = free_port()
     (directory / ".env").write_text(production_env(port))
     (directory / ".env").chmod(0o600)
+    # Each web host collects the static files first (README: `make manage ARGS="collectstatic
+    # --noinput"`, the same as manage.py run here): the error pages use hashed static names.
+    collect = subprocess.run(
+        [".venv/bin/python", "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=directory,
+        env={k: v for k, v in os.environ.items() if not k.startswith(_CHOOSERS)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert collect.returncode == 0, collect.stderr
     popen = start(directory, readme_command(".venv/bin/gunicorn -c gunicorn.conf.py"))
     url = f"http://127.0.0.1:{port}"
     try:

@@ -34,8 +34,9 @@ def test_403_says_what_the_person_can_do(client, lead_a, tenant_a):
     )
 
 
-def test_a_bare_405_becomes_a_page_for_browsers_only(client, settings):
+def test_a_bare_405_becomes_a_page_for_browsers_only(admin_client, settings):
     settings.HUBSPOT_SANDBOX = True
+    client = admin_client  # the sandbox's pages are for signed-in staff only
     url = "/sandbox/app/chat/00000000-0000-0000-0000-000000000000/close/"
     page = client.get(url, **HTML)
     if page.status_code == 404:

@@ -15,6 +15,7 @@ from conversations.models import Escalation
 from sandbox.models import SandboxContact, SandboxThread
 from tenants.models import Role
 from tests.accessibility import describe, screenshots, violations
+from tests.browser import log_in
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.axe, pytest.mark.django_db(transaction=True)]
@@ -35,6 +36,8 @@ def check(page, name: str) -> list[str]:
 
 def test_no_serious_or_critical_violations(live_server, e2e_settings, page):
     problems: list[str] = []
+    # The sandbox's pages are for signed-in staff (the demo's operator).
+    log_in(page, live_server.url, UserFactory(username="demo-staff", is_staff=True, is_superuser=True))
     page.goto(f"{live_server.url}/sandbox/app/chat/")
     page.get_by_role("button", name="Set up the demo bot").click()
     expect(page.get_by_role("status")).to_contain_text("The demo bot is ready")
@@ -51,6 +54,7 @@ def test_no_serious_or_critical_violations(live_server, e2e_settings, page):
 
     tenant = Connection.objects.get().tenant
     MembershipFactory(tenant=tenant, user=UserFactory(username="alice"), role=Role.ADMIN)
+    page.context.clear_cookies()  # the demo's operator signs out; alice signs in below
     page.goto(f"{live_server.url}/admin/login/")
     problems += check(page, "login")
     page.get_by_label("Username").fill("alice")

@@ -9,11 +9,15 @@ import pytest
 from playwright.sync_api import expect
 
 from sandbox.models import SandboxContact, SandboxThread
+from tests.browser import log_in
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_chat_page_and_console(live_server, e2e_settings, page):
+    # The sandbox's pages are for signed-in staff (the demo's operator).
+    log_in(page, live_server.url, UserFactory(username="demo-staff", is_staff=True, is_superuser=True))
     page.goto(f"{live_server.url}/sandbox/app/chat/")
     page.get_by_role("button", name="Set up the demo bot").click()
     ada = SandboxContact.objects.get(email="ada@example.com")
