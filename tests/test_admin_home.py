@@ -10,8 +10,7 @@ import pytest
 from django.utils import timezone
 
 from conversations.models import DeliveryStatus, EscalationEvent, EscalationStatus
-from tests.factories import escalation
-from tests.factories import ConnectionFactory, InboxFactory
+from tests.factories import ConnectionFactory, InboxFactory, escalation
 
 pytestmark = pytest.mark.django_db
 

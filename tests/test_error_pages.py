@@ -4,8 +4,7 @@ APIs keep their JSON errors."""
 import pytest
 from django.test import Client
 
-from tests.factories import escalation
-from tests.factories import ConnectionFactory, InboxFactory
+from tests.factories import ConnectionFactory, InboxFactory, escalation
 
 pytestmark = pytest.mark.django_db
 HTML = {"HTTP_ACCEPT": "text/html,application/xhtml+xml"}

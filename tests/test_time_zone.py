@@ -6,8 +6,7 @@ import datetime as dt
 import pytest
 
 from core.templatetags.hitl_time import relative_text
-from tests.factories import escalation
-from tests.factories import ConnectionFactory, InboxFactory
+from tests.factories import ConnectionFactory, InboxFactory, escalation
 
 pytestmark = pytest.mark.django_db
 T = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

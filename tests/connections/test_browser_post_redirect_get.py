@@ -16,8 +16,7 @@ from playwright.sync_api import expect
 from connections.models import BotApiKey, Connection
 from core.models import AuditLogEntry
 from tenants.models import Role
-from tests.factories import escalation
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory, escalation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -4,8 +4,7 @@ list; people in one see neither (the column would be constant)."""
 import pytest
 
 from tenants.models import Role
-from tests.factories import escalation
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, escalation
 
 pytestmark = pytest.mark.django_db
 

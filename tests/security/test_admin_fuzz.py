@@ -10,8 +10,7 @@ from django.contrib import admin
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from tests.factories import escalation
-from tests.factories import ConnectionFactory, InboxFactory
+from tests.factories import ConnectionFactory, InboxFactory, escalation
 
 pytestmark = pytest.mark.postgres
 

@@ -10,8 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from connections.models import BotApiKey
-from tests.factories import escalation
-from tests.factories import ConnectionFactory, InboxFactory
+from tests.factories import ConnectionFactory, InboxFactory, escalation
 
 LIST_URL = "/admin/conversations/escalation/"
 LIVE_URL = "/admin/conversations/escalation/live/"

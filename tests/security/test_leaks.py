@@ -19,8 +19,7 @@ from django.utils import timezone
 from conversations.models import CallbackAttempt, Escalation, EscalationEvent
 from core.logging import JsonFormatter, RedactSecretsFilter
 from core.models import WorkerPing
-from tests.factories import escalation
-from tests.factories import ConnectionFactory, InboxFactory
+from tests.factories import ConnectionFactory, InboxFactory, escalation
 
 
 @pytest.fixture
