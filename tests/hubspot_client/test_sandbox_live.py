@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -31,6 +32,7 @@ from connections.hubspot import (
 from connections.hubspot.ratelimit import portal_limiter
 from connections.hubspot.tokens import get_access_token
 from connections.models import Connection, ConnectionStatus
+from sandbox import realism
 from sandbox.models import SandboxBehaviour, SandboxToken
 from sandbox.seed import seed_demo
 from tests.hubspot_client.factories import AppFactory, ConnectionFactory
@@ -313,8 +315,11 @@ def test_webhook_settings_and_subscriptions(live, api_version):
 # --- misbehaving HubSpot ----------------------------------------------------------------------------
 
 
-def test_429_from_the_sandbox_is_waited_out_and_retried(live, settings):
+def test_429_from_the_sandbox_is_waited_out_and_retried(live, settings, monkeypatch):
     settings.HUBSPOT_RATE_LIMIT_PER_10S = 0  # our own limiter off, so the sandbox's 429 is reached
+    # The sandbox counts in wall-clock windows of 10 s: on a slow machine the three calls could
+    # straddle a window's end and never meet the limit. Its clock stands still for this test.
+    monkeypatch.setattr(realism, "time", SimpleNamespace(time=lambda: 1_800_000_003.0))
     SandboxBehaviour.objects.filter(pk=1).update(rate_limit_per_10s=2)
     get_access_token(live.connection.pk)  # the token endpoint is not rate limited
     live.sleeps.and_then = cache.clear  # the sandbox's window (kept in this cache) has passed
