@@ -52,12 +52,34 @@ FIXES = {
     "last_webhook": "Check the app's webhook target URL in HubSpot and that this portal is reachable.",
     "publish": "Fix the problems above first; then look at HubSpot's answer in the detail.",
 }
+# Where the admin's health page offers the fix: the Reconnect button, or the connection page's panel
+# (its id) that holds the action. The doctor prints the text only.
+FIX_PLACES = {
+    "token": "reconnect",
+    "scopes": "reconnect",
+    "channel": "registration",
+    "inbox": "registration",
+    "registration": "registration",
+    "webhooks": "webhooks",
+    "last_webhook": "webhooks",
+    "publish": "registration",
+}
 
 
 def _check(name: str, label: str, ok: bool | None, message: str, *, fix: str = "", **details) -> dict:
+    kind = name.split(":", 1)[0]
     if ok is False and not fix:
-        fix = FIXES.get(name.split(":", 1)[0], "")
-    return {"name": name, "label": label, "ok": ok, "message": message, "fix": fix, "details": details}
+        fix = FIXES.get(kind, "")
+    place = FIX_PLACES.get(kind, "") if fix and ok is not True else ""
+    return {
+        "name": name,
+        "label": label,
+        "ok": ok,
+        "message": message,
+        "fix": fix,
+        "fix_place": place,
+        "details": details,
+    }
 
 
 def _guarded(name: str, label: str, run: Callable[[], dict]) -> dict:
@@ -68,7 +90,7 @@ def _guarded(name: str, label: str, run: Callable[[], dict]) -> dict:
 
 
 def check_health(connection, *, actor=None, refresh: bool = False) -> dict:
-    """`{"ok", "checked_at", "checks": [{"name", "label", "ok", "message", "fix", "details"}],
+    """`{"ok", "checked_at", "checks": [{"name", "label", "ok", "message", "fix", "fix_place", "details"}],
     "last_webhook_received_at"}`; `ok` is False if any check is False. `refresh` first proves the
     refresh token works by refreshing the access token (the doctor does; the page need not)."""
     info: dict = {}

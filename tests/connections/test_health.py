@@ -1,5 +1,7 @@
 """The health report of a connection, checked against what the sandbox holds."""
 
+import re
+
 import pytest
 
 from connections import registration, services
@@ -123,3 +125,53 @@ def test_an_unregistered_connection_says_what_to_do(connection):
 
     assert by_name["channel"]["ok"] is False and "Register the channel" in by_name["channel"]["message"]
     assert by_name["registration"]["ok"] is None
+
+
+# -- the admin's health page: each problem with what to do about it ------------------------------------
+
+
+def health_page(client, user, connection) -> dict[str, str]:
+    """The page after "Check health": each check's "What to do" cell (HTML), by check name."""
+    from django.urls import reverse
+
+    client.force_login(user)
+    action = reverse("admin:connections_connection_action", args=[connection.pk, "check-health"])
+    response = client.post(action, follow=True)
+    assert response.status_code == 200
+    rows = response.text.split('id="health-checks"')[1].split("</tbody>")[0].split('<tr data-check="')[1:]
+    return {row.split('"', 1)[0]: row.split('class="hitl-fix">', 1)[1].split("</td>")[0] for row in rows}
+
+
+def links(cell: str) -> list[str]:
+    return re.findall(r'<a href="([^"]+)"', cell)
+
+
+def text(cell: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+
+
+def test_the_health_page_says_what_to_do_for_each_problem(client, healthy, hubspot, admin_a):
+    inbox_id = hubspot["inbox_ids"][0]
+    SandboxChannelAccount.objects.filter(inbox__inbox_id=inbox_id).update(authorized=False)
+    SandboxSubscription.objects.filter(property_name="status").update(active=False)
+
+    fixes = health_page(client, admin_a, healthy)
+
+    change = f"/admin/connections/connection/{healthy.pk}/change/"
+    inbox = fixes[f"inbox:{inbox_id}"]
+    assert "Register channel" in text(inbox) and links(inbox) == [f"{change}#registration"]
+    webhooks = fixes["webhooks"]
+    assert "Set up webhooks" in text(webhooks) and links(webhooks) == [f"{change}#webhooks"]
+    # A passing check has nothing to do.
+    assert text(fixes["token"]) == "" and text(fixes[f"inbox:{hubspot['inbox_ids'][1]}"]) == ""
+
+
+def test_a_disconnected_connection_offers_reconnect_on_the_health_page(client, healthy, admin_a):
+    services.disconnect(healthy)
+
+    token = health_page(client, admin_a, healthy)["token"]
+
+    assert "Connect the portal again" in text(token)
+    assert f'action="/admin/connections/connection/{healthy.pk}/reconnect/"' in token
+    assert 'method="post"' in token and 'name="csrfmiddlewaretoken"' in token
+    assert "Reconnect to HubSpot</button>" in token
