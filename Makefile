@@ -11,6 +11,11 @@ PORT ?= 8000
 run migrate: export ENV_FILE := /dev/null
 run migrate: export DJANGO_ENV := local
 run migrate: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+# Its files (SQLite database, development secrets, demo login, sandbox credentials).
+VAR ?= var
+run migrate: export HITL_VAR_DIR := $(abspath $(VAR))
+# `make run` is the development server by definition: no "do not use in production" banner.
+run: export DJANGO_RUNSERVER_HIDE_WARNING := true
 # pytest-xdist processes: most tests wait on live servers, workers and browsers, not the CPU.
 TEST_WORKERS ?= 4
 
@@ -39,8 +44,8 @@ migrate: $(VENV)/.runtime
 
 run: migrate
 	$(PY) manage.py ensure_demo_superuser
-	@$(PY) manage.py sandbox_seed --json > var/sandbox.json && \
-	  echo "HubSpot sandbox ready: its demo app's credentials are in var/sandbox.json;" && \
+	@$(PY) manage.py sandbox_seed --json > $(VAR)/sandbox.json && \
+	  echo "HubSpot sandbox ready: its demo app's credentials are in $(VAR)/sandbox.json;" && \
 	  echo "  agent console: http://$(HOST):$(PORT)/sandbox/app/console/" && \
 	  echo "  play the chatbot's user: http://$(HOST):$(PORT)/sandbox/app/chat/"
 	@# No worker or beat in the embedded install: two small loops send due retries (callbacks to

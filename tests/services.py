@@ -74,6 +74,22 @@ def missing(marker: str) -> str | None:
     return None
 
 
+def unavailable(reason: str) -> None:
+    """Skip the running test with `reason`, or fail it under CI=true (where everything must run)."""
+    if is_ci():
+        pytest.fail(f"CI=true but this test {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_tool(name: str, install: str) -> str:
+    """The path of the command-line tool `name`; without it the test skips (fails under CI) saying
+    how to install it."""
+    found = shutil.which(name)
+    if found is None:
+        unavailable(f"needs {name} on PATH ({install})")
+    return found
+
+
 def require(item) -> None:
     for marker in ("postgres", "redis", "rabbitmq", "browser", "axe"):
         if item.get_closest_marker(marker) is None:
@@ -81,6 +97,4 @@ def require(item) -> None:
         reason = missing(marker)
         if reason is None:
             continue
-        if is_ci():
-            pytest.fail(f"CI=true but this test {reason}", pytrace=False)
-        pytest.skip(reason)
+        unavailable(reason)

@@ -11,9 +11,10 @@ import environ
 from hitl_portal.env import log_format
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+# The embedded install's files: SQLite database, development secrets, demo login, sandbox credentials.
+VAR_DIR = Path(env.str("HITL_VAR_DIR", default=str(BASE_DIR / "var")))
 # The env file (.env or ENV_FILE) was read into the environment before this module loaded, by
 # whichever entry point started the process (hitl_portal/env.py).
 
@@ -171,6 +172,8 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME", default=1.0)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes/locked_out.html"
+# Not verbose: no start-up line per process; a sign-in's log lines name only what locks out.
+AXES_VERBOSE = False
 # Behind N trusted proxies (HITL_TRUSTED_PROXY_COUNT), the client is the Nth X-Forwarded-For hop
 # from the right: core/logins.py.
 HITL_TRUSTED_PROXY_COUNT = env.int("HITL_TRUSTED_PROXY_COUNT", default=0)
@@ -195,7 +198,8 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if CELERY_TASK_ALWAYS_EAGER:
-    CELERY_BROKER_URL = "memory://"
+    # Eager calls still take a producer from kombu's pool, which warns on a URL without a host.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -236,6 +240,7 @@ LOGGING = {
     "filters": {
         "redact_secrets": {"()": "core.logging.RedactSecretsFilter"},
         "request_id": {"()": "core.request_id.RequestIdFilter"},
+        "axes_success_at_debug": {"()": "core.logging.AxesSuccessAtDebug"},
     },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -262,8 +267,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own defaults give "django" an unfiltered console handler of its own (when DEBUG):
+        # without this, each of its records came out twice, once unredacted.
+        "django": {"handlers": [], "level": LOG_LEVEL},
         "django.db.backends": {"level": "WARNING"},
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        "axes.handlers.database": {"filters": ["axes_success_at_debug"]},
     },
 }
 

@@ -45,6 +45,10 @@ class ApiError(Exception):
         response = JsonResponse(self.body(correlation_id), status=self.status)
         for name, value in self.headers.items():
             response[name] = value
+        # The answer HubSpot would give, not a fault of this server: the caller's HubSpot client logs
+        # it, and the access log has the request line. Django's request logger would otherwise add
+        # a WARNING per answer, e.g. for the 404 that says an app has no webhook settings yet.
+        response._has_been_logged = True
         return response
 
 

@@ -5,6 +5,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 
+def shown(path):
+    """The path relative to the checkout when it is inside it (var/…), else in full."""
+    return path.relative_to(settings.BASE_DIR) if path.is_relative_to(settings.BASE_DIR) else path
+
+
 class Command(BaseCommand):
     help = (
         "For embedded/demo installs: create a superuser 'admin' with a generated password if no "
@@ -25,7 +30,7 @@ class Command(BaseCommand):
             if User.objects.filter(username=username, is_superuser=True).exists():
                 self.stdout.write(
                     f"Log in at {settings.PUBLIC_BASE_URL}/admin/ as '{username}' with password "
-                    f"'{password}' (kept in {login_file.relative_to(settings.BASE_DIR)})."
+                    f"'{password}' (kept in {shown(login_file)})."
                 )
                 return
         self.stdout.write(
