@@ -135,6 +135,26 @@ class GunicornAccessFields(logging.Filter):
         return True
 
 
+class AxesSuccessAtDebug(logging.Filter):
+    """django-axes logs a successful sign-in or sign-out, and the clean-up queries that follow, at
+    INFO: four lines per sign-in. They become DEBUG records (dropped unless the logger is at DEBUG);
+    failures and lock-outs keep their level."""
+
+    ROUTINE = (
+        "AXES: Successful login",
+        "AXES: Successful logout",
+        "AXES: Cleaned up",
+        "AXES: Reset ",
+        "AXES: Deleted ",
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and str(record.msg).startswith(self.ROUTINE):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
 def configure(config: dict) -> None:
     """LOGGING_CONFIG of every profile, and Celery's: the dict, plus Python warnings (a library's
     deprecation, whitenoise's missing directory) as log records, so they too come out formatted

@@ -72,3 +72,25 @@ def test_an_admin_unlocks_from_the_admin(client, db, limits, superuser):
 def test_a_tenant_admin_cannot_see_attempts(client, admin_a):
     client.force_login(admin_a)
     assert client.get("/admin/axes/accessattempt/").status_code in (302, 403, 404)
+
+
+def test_successful_sign_ins_log_nothing_at_info_and_failures_still_do(client, db, caplog):
+    UserFactory(username="dora")
+    caplog.set_level("INFO")
+
+    assert sign_in(client, "dora", PASSWORD).status_code == 302
+    assert [r for r in caplog.records if r.name.startswith("axes") and r.levelno >= 20] == []
+
+    caplog.clear()
+    sign_in(client, "dora", "wrong")
+    failures = [r.getMessage() for r in caplog.records if r.name.startswith("axes") and r.levelno >= 20]
+    assert any("login failed" in message.lower() for message in failures), failures
+
+
+def test_successful_sign_ins_are_kept_at_debug(client, db, caplog):
+    UserFactory(username="ed")
+    caplog.set_level("DEBUG", logger="axes")
+
+    assert sign_in(client, "ed", PASSWORD).status_code == 302
+    successes = [r for r in caplog.records if "Successful login" in r.getMessage()]
+    assert [r.levelname for r in successes] == ["DEBUG"]
