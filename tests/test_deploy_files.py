@@ -16,6 +16,8 @@ import yaml
 from django.conf import settings
 from honcho.environ import parse_procfile
 
+from tests.services import require_tool
+
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = sorted((ROOT / "deploy" / "systemd").glob("*.service"))
 PROCFILE = parse_procfile((ROOT / "Procfile").read_text()).processes
@@ -37,13 +39,13 @@ def test_there_is_a_unit_per_procfile_process():
     assert [u.name for u in UNITS] == ["hitl-beat.service", "hitl-web.service", "hitl-worker.service"]
 
 
-@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
 def test_systemd_analyze_verify_accepts_the_units(tmp_path):
+    systemd_analyze = require_tool("systemd-analyze", "Debian: apt-get install systemd")
     # The units name /srv/hitl-portal; verify checks that ExecStart exists, so point them here.
     for path in UNITS:
         (tmp_path / path.name).write_text(path.read_text().replace(RELEASE, str(ROOT)))
     result = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", *sorted(str(p) for p in tmp_path.iterdir())],
+        [systemd_analyze, "verify", "--man=no", *sorted(str(p) for p in tmp_path.iterdir())],
         capture_output=True,
         text=True,
         timeout=60,
