@@ -30,6 +30,15 @@ class OrganisationListFilter(admin.RelatedFieldListFilter):
     def title(self, value):
         pass  # the field's own verbose name ("tenant") is not what people call it
 
+    def field_choices(self, field, request, model_admin):
+        # Only the organisations this list can show rows of: another one's name is its data too.
+        if request.user.is_superuser:
+            return super().field_choices(field, request, model_admin)
+        visible = tenant_ids_for(request.user, model_admin._viewer_roles())
+        return field.get_choices(
+            include_blank=False, limit_choices_to={"pk__in": visible}, ordering=("name",)
+        )
+
 
 class TenantScopedAdmin(admin.ModelAdmin):
     support_lead_access = "none"  # or "view"
