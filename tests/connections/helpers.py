@@ -1,7 +1,15 @@
-"""Helpers of the connection-service tests: connect a portal, read what the sandbox holds."""
+"""Helpers of the connection-service tests: connect a portal, give OAuth consent, read what the
+sandbox holds."""
 
+import datetime as dt
+import time
+
+from django.urls import reverse
+from django.utils import timezone
+
+from connections import consent
 from connections.models import ChannelRegistration, Connection, ConnectionStatus
-from sandbox.models import SandboxApp, SandboxChannel, SandboxChannelAccount
+from sandbox.models import SandboxApp, SandboxAuthCode, SandboxChannel, SandboxChannelAccount
 
 
 def connect(tenant, app, *, portal_id, refresh_token, name="") -> Connection:
@@ -36,3 +44,23 @@ def accounts_by_inbox(seed) -> dict[int, list[SandboxChannelAccount]]:
     for account in accounts.order_by("id"):
         result.setdefault(account.inbox.inbox_id, []).append(account)
     return result
+
+
+def approve(consent_hubspot, scopes=consent.REQUIRED_SCOPES, portal=None) -> str:
+    """What HubSpot's consent page does when the person approves: an authorization code."""
+    sandbox_portal, sandbox_app = consent_hubspot
+    code = SandboxAuthCode.objects.create(
+        code=f"code-{time.monotonic_ns()}",
+        app=sandbox_app,
+        portal=portal or sandbox_portal,
+        scopes=list(scopes),
+        redirect_uri=consent.redirect_uri(),
+        user_email="owner@acme.test",
+        expires_at=timezone.now() + dt.timedelta(minutes=10),
+    )
+    return code.code
+
+
+def callback(client, **params):
+    """HubSpot sending the browser back to our OAuth callback."""
+    return client.get(reverse("connections:oauth-callback"), params, follow=True)

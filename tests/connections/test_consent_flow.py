@@ -5,8 +5,6 @@ SandboxAuthCode bound to client, redirect URI, portal and scopes); everything el
 views, the state in the session, the token exchange and token info over HTTP to the sandbox.
 """
 
-import datetime as dt
-import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -17,33 +15,11 @@ from django.utils import timezone
 from connections import consent
 from connections.models import ChannelRegistration, Connection, ConnectionStatus
 from core.models import AuditLogEntry
-from sandbox.models import SandboxApp, SandboxAuthCode, SandboxPortal, SandboxToken
+from sandbox.models import SandboxToken
+from tests.connections.helpers import approve, callback
 from tests.factories import HubSpotAppFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def hubspot(live_server, settings):
-    settings.PUBLIC_BASE_URL = live_server.url
-    settings.HUBSPOT_API_BASE = f"{live_server.url}/sandbox/api"
-    settings.HUBSPOT_APP_BASE = f"{live_server.url}/sandbox/app"
-    portal = SandboxPortal.objects.create(portal_id=4242, name="Acme HubSpot", hub_domain="acme.hubspot.test")
-    sandbox_app = SandboxApp.objects.create(
-        app_id=777, name="HITL", client_id="cid-777", client_secret="secret-777", developer_api_key="dev-777"
-    )
-    return portal, sandbox_app
-
-
-@pytest.fixture
-def app_a(tenant_a):
-    return HubSpotAppFactory(
-        tenant=tenant_a,
-        app_id=777,
-        client_id="cid-777",
-        client_secret="secret-777",
-        developer_api_key="dev-777",
-    )
 
 
 def start_connect(client, tenant, app) -> str:
@@ -61,25 +37,6 @@ def start_connect(client, tenant, app) -> str:
     return query["state"][0]
 
 
-def approve(hubspot, scopes=consent.REQUIRED_SCOPES, portal=None) -> str:
-    """What the consent page does when the person approves."""
-    sandbox_portal, sandbox_app = hubspot
-    code = SandboxAuthCode.objects.create(
-        code=f"code-{time.monotonic_ns()}",
-        app=sandbox_app,
-        portal=portal or sandbox_portal,
-        scopes=list(scopes),
-        redirect_uri=consent.redirect_uri(),
-        user_email="owner@acme.test",
-        expires_at=timezone.now() + dt.timedelta(minutes=10),
-    )
-    return code.code
-
-
-def callback(client, **params):
-    return client.get(reverse("connections:oauth-callback"), params, follow=True)
-
-
 def page_messages(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
@@ -90,18 +47,18 @@ def raw(conn, column):
         return cursor.fetchone()[0]
 
 
-def test_connect_stores_connection_tokens_and_audit(client, admin_a, tenant_a, app_a, hubspot):
+def test_connect_stores_connection_tokens_and_audit(client, admin_a, tenant_a, consent_app, consent_hubspot):
     client.force_login(admin_a)
-    state = start_connect(client, tenant_a, app_a)
+    state = start_connect(client, tenant_a, consent_app)
 
-    response = callback(client, code=approve(hubspot), state=state)
+    response = callback(client, code=approve(consent_hubspot), state=state)
 
     conn = Connection.objects.get()
     assert response.redirect_chain[-1][0] == reverse("admin:connections_connection_change", args=[conn.pk])
     assert any("Connected HubSpot portal 4242" in m for m in page_messages(response))
     assert (conn.tenant, conn.app, conn.portal_id, conn.status) == (
         tenant_a,
-        app_a,
+        consent_app,
         4242,
         ConnectionStatus.ACTIVE,
     )
@@ -118,15 +75,17 @@ def test_connect_stores_connection_tokens_and_audit(client, admin_a, tenant_a, a
     assert issued.token not in str(entry.details) + entry.message
 
 
-def test_reconnecting_same_portal_updates_existing_connection(client, admin_a, tenant_a, app_a, hubspot):
+def test_reconnecting_same_portal_updates_existing_connection(
+    client, admin_a, tenant_a, consent_app, consent_hubspot
+):
     client.force_login(admin_a)
-    callback(client, code=approve(hubspot), state=start_connect(client, tenant_a, app_a))
+    callback(client, code=approve(consent_hubspot), state=start_connect(client, tenant_a, consent_app))
     first = Connection.objects.get()
     old_token = first.access_token
 
     response = client.post(reverse("admin:connections_connection_reconnect", args=[first.pk]))
     state = parse_qs(urlparse(response["Location"]).query)["state"][0]
-    callback(client, code=approve(hubspot), state=state)
+    callback(client, code=approve(consent_hubspot), state=state)
 
     assert Connection.objects.count() == 1
     first.refresh_from_db()
@@ -134,62 +93,66 @@ def test_reconnecting_same_portal_updates_existing_connection(client, admin_a, t
     assert AuditLogEntry.objects.filter(action="connection.connect", outcome="success").count() == 2
 
 
-def test_denied_consent_stores_nothing(client, admin_a, tenant_a, app_a, hubspot):
+def test_denied_consent_stores_nothing(client, admin_a, tenant_a, consent_app, consent_hubspot):
     client.force_login(admin_a)
-    state = start_connect(client, tenant_a, app_a)
+    state = start_connect(client, tenant_a, consent_app)
     response = callback(client, error="access_denied", error_description="The user denied", state=state)
     assert any("Consent was denied" in m for m in page_messages(response))
     assert not Connection.objects.exists()
     assert AuditLogEntry.objects.get().outcome == "failure"
 
 
-def test_reused_state_is_refused(client, admin_a, tenant_a, app_a, hubspot):
+def test_reused_state_is_refused(client, admin_a, tenant_a, consent_app, consent_hubspot):
     client.force_login(admin_a)
-    state = start_connect(client, tenant_a, app_a)
-    callback(client, code=approve(hubspot), state=state)
+    state = start_connect(client, tenant_a, consent_app)
+    callback(client, code=approve(consent_hubspot), state=state)
     Connection.objects.all().delete()
-    response = callback(client, code=approve(hubspot), state=state)
+    response = callback(client, code=approve(consent_hubspot), state=state)
     assert any("unknown or was already used" in m for m in page_messages(response))
     assert not Connection.objects.exists()
 
 
-def test_forged_state_is_refused(client, admin_a, tenant_a, app_a, hubspot):
+def test_forged_state_is_refused(client, admin_a, tenant_a, consent_app, consent_hubspot):
     client.force_login(admin_a)
-    start_connect(client, tenant_a, app_a)
-    response = callback(client, code=approve(hubspot), state="forged-state-value")
+    start_connect(client, tenant_a, consent_app)
+    response = callback(client, code=approve(consent_hubspot), state="forged-state-value")
     assert any("unknown or was already used" in m for m in page_messages(response))
     assert not Connection.objects.exists()
     assert not SandboxToken.objects.exists()  # the code was never even exchanged
 
 
-def test_state_from_another_session_is_refused(client, django_user_model, admin_a, tenant_a, app_a, hubspot):
+def test_state_from_another_session_is_refused(
+    client, django_user_model, admin_a, tenant_a, consent_app, consent_hubspot
+):
     client.force_login(admin_a)
-    state = start_connect(client, tenant_a, app_a)
+    state = start_connect(client, tenant_a, consent_app)
     from django.test import Client
 
     other = Client()
     other.force_login(admin_a)  # same user, different browser session
-    response = callback(other, code=approve(hubspot), state=state)
+    response = callback(other, code=approve(consent_hubspot), state=state)
     assert any("unknown or was already used" in m for m in page_messages(response))
     assert not Connection.objects.exists()
 
 
-def test_expired_state_is_refused(client, admin_a, tenant_a, app_a, hubspot):
+def test_expired_state_is_refused(client, admin_a, tenant_a, consent_app, consent_hubspot):
     client.force_login(admin_a)
-    state = start_connect(client, tenant_a, app_a)
+    state = start_connect(client, tenant_a, consent_app)
     session = client.session
     session[consent.SESSION_KEY][state]["created"] -= consent.STATE_TTL_SECONDS + 1
     session.save()
-    response = callback(client, code=approve(hubspot), state=state)
+    response = callback(client, code=approve(consent_hubspot), state=state)
     assert any("expired" in m for m in page_messages(response))
     assert not Connection.objects.exists()
 
 
-def test_missing_scopes_are_explained_and_grant_revoked(client, admin_a, tenant_a, app_a, hubspot):
+def test_missing_scopes_are_explained_and_grant_revoked(
+    client, admin_a, tenant_a, consent_app, consent_hubspot
+):
     client.force_login(admin_a)
-    state = start_connect(client, tenant_a, app_a)
+    state = start_connect(client, tenant_a, consent_app)
     granted = [s for s in consent.REQUIRED_SCOPES if s not in ("files", "conversations.write")]
-    response = callback(client, code=approve(hubspot, scopes=granted), state=state)
+    response = callback(client, code=approve(consent_hubspot, scopes=granted), state=state)
     message = " ".join(page_messages(response))
     assert "did not grant the scopes" in message
     assert "conversations.write" in message and "files" in message
@@ -197,29 +160,33 @@ def test_missing_scopes_are_explained_and_grant_revoked(client, admin_a, tenant_
     assert SandboxToken.objects.get(kind="refresh").revoked_at is not None
 
 
-def test_bad_code_is_reported_from_hubspot(client, admin_a, tenant_a, app_a, hubspot):
+def test_bad_code_is_reported_from_hubspot(client, admin_a, tenant_a, consent_app, consent_hubspot):
     client.force_login(admin_a)
-    state = start_connect(client, tenant_a, app_a)
+    state = start_connect(client, tenant_a, consent_app)
     response = callback(client, code="not-a-real-code", state=state)
     assert any("HubSpot refused the authorization" in m for m in page_messages(response))
     assert not Connection.objects.exists()
 
 
-def test_portal_connected_by_another_tenant_is_refused(client, admin_a, admin_b, tenant_a, tenant_b, hubspot):
+def test_portal_connected_by_another_tenant_is_refused(
+    client, admin_a, admin_b, tenant_a, tenant_b, consent_hubspot
+):
     platform_app = HubSpotAppFactory(
         tenant=None, app_id=777, client_id="cid-777", client_secret="secret-777", developer_api_key="dev-777"
     )
     client.force_login(admin_b)
-    callback(client, code=approve(hubspot), state=start_connect(client, tenant_b, platform_app))
+    callback(client, code=approve(consent_hubspot), state=start_connect(client, tenant_b, platform_app))
     assert Connection.objects.get().tenant == tenant_b
 
     client.force_login(admin_a)
-    response = callback(client, code=approve(hubspot), state=start_connect(client, tenant_a, platform_app))
+    response = callback(
+        client, code=approve(consent_hubspot), state=start_connect(client, tenant_a, platform_app)
+    )
     assert any("already connected by another organisation" in m for m in page_messages(response))
     assert Connection.objects.get().tenant == tenant_b
 
 
-def test_tenant_admin_cannot_connect_for_another_tenant(client, admin_a, tenant_b, hubspot):
+def test_tenant_admin_cannot_connect_for_another_tenant(client, admin_a, tenant_b, consent_hubspot):
     foreign_app = HubSpotAppFactory(tenant=tenant_b, app_id=778, client_id="cid-778")
     client.force_login(admin_a)
     response = client.post(
@@ -237,9 +204,9 @@ def test_reconnect_of_foreign_connection_is_404(client, admin_a, tenant_b):
     )
 
 
-def test_support_lead_cannot_start_a_connection(client, lead_a, tenant_a, app_a):
+def test_support_lead_cannot_start_a_connection(client, lead_a, tenant_a, consent_app):
     client.force_login(lead_a)
     response = client.post(
-        reverse("admin:connections_connection_connect"), {"tenant": tenant_a.pk, "app": app_a.pk}
+        reverse("admin:connections_connection_connect"), {"tenant": tenant_a.pk, "app": consent_app.pk}
     )
     assert response.status_code == 403
