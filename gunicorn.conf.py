@@ -54,11 +54,13 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # Logs to stdout/stderr for the process manager. The access log leaves out query strings (OAuth
-# codes and states pass through them) and the referrer (which can carry them too).
+# codes and states pass through them) and the referrer (which can carry them too). It ends with the
+# request id the app answered in X-Request-ID (core/request_id.py), the id of the app's own records
+# of that request, so one search finds both.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" %({x-request-id}o)s'
 # The same formatter (JSON lines with millisecond UTC times in production) and secret redaction as
 # the app's own logs and Celery's (core/logging.py).
 logconfig_dict = gunicorn_logconfig(log_format(), loglevel)

@@ -118,9 +118,16 @@ class JsonFormatter(logging.Formatter):
 class GunicornAccessFields(logging.Filter):
     """Copies the fields of gunicorn's access record (its atoms) onto the record, so the JSON line
     carries them as keys a log pipeline can query: method, path (never the query string), status,
-    bytes, duration_ms, remote_addr, user_agent. Runs before the redaction filter."""
+    bytes, duration_ms, remote_addr, user_agent, and request_id (the X-Request-ID the app answered,
+    the key the app's own records carry). Runs before the redaction filter."""
 
-    ATOMS = {"m": "method", "U": "path", "h": "remote_addr", "a": "user_agent"}
+    ATOMS = {
+        "m": "method",
+        "U": "path",
+        "h": "remote_addr",
+        "a": "user_agent",
+        "{x-request-id}o": "request_id",
+    }
     NUMBERS = {"s": "status", "B": "bytes", "M": "duration_ms"}
 
     def filter(self, record: logging.LogRecord) -> bool:

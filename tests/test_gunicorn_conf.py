@@ -1,10 +1,15 @@
-"""gunicorn.conf.py: per-instance (or no) control socket, and logs through the app's redaction."""
+"""gunicorn.conf.py: per-instance (or no) control socket, and logs through the app's redaction, the
+access log with the request id."""
 
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import requests
+
+from tests.gunicorn import running_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,3 +64,21 @@ logging.getLogger('gunicorn.access').info(
     assert access["method"] == "GET" and access["path"] == "/api/v1/x"
     assert access["status"] == 201 and access["bytes"] == 17 and access["duration_ms"] == 12
     assert access["remote_addr"] == "127.0.0.1" and access["user_agent"] == "bot/1.0"
+
+
+def test_the_access_log_carries_the_request_id_of_the_apps_records(tmp_path):
+    env = {
+        "DJANGO_ENV": "local",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "HITL_VAR_DIR": str(tmp_path),
+        "LOG_FORMAT": "json",
+        "ENV_FILE": os.devnull,
+    }
+    with running_gunicorn(env, tmp_path, workers=1) as server:
+        given = requests.get(f"{server.url}/admin/login/", headers={"X-Request-ID": "trace-4711"}, timeout=10)
+        made = requests.get(f"{server.url}/admin/login/", timeout=10)
+    assert given.headers["X-Request-ID"] == "trace-4711"
+    access = [json.loads(line) for line in server.log().splitlines() if '"gunicorn.access"' in line]
+    ids = [line.get("request_id") for line in access if line["path"] == "/admin/login/"]
+    assert "trace-4711" in ids and made.headers["X-Request-ID"] in ids
+    assert any(line["message"].endswith(" trace-4711") for line in access)
