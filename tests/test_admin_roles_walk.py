@@ -23,6 +23,7 @@ from tests.factories import (
     HubSpotEventFactory,
     InboxFactory,
     MembershipFactory,
+    TenantFactory,
     UserFactory,
     escalation,
 )
@@ -150,3 +151,15 @@ def test_a_support_lead_meets_no_page_they_cannot_use(client, world, lead_a):
 def test_a_tenant_admin_meets_no_page_they_cannot_use(client, world, admin_a):
     client.force_login(admin_a)
     assert walk(client) == {}
+
+
+def test_a_person_in_two_organisations_meets_no_page_they_cannot_use(client, world, lead_a):
+    # Support lead at Acme, admin at Initech: both organisations' pages, never Globex's.
+    initech = organisation(TenantFactory(name="Initech", slug="initech"), "Initech")
+    MembershipFactory(tenant=initech.tenant, user=lead_a, role=Role.ADMIN)
+    client.force_login(lead_a)
+    assert walk(client) == {}
+    # The walk saw both: Initech's connections (as its admin) and Acme's escalations (as lead).
+    assert "Initech portal" in client.get("/admin/connections/connection/").text
+    escalations = client.get("/admin/conversations/escalation/").text
+    assert "Acme open question" in escalations and "Initech open question" in escalations
