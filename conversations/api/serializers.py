@@ -197,6 +197,16 @@ class QueueSerializer(serializers.Serializer):
         choices=["hour_of_week", "inbox_recent", "none"],
         help_text="What the estimate rests on: this hour of the week, the inbox's recent weeks, or nothing.",
     )
+    open_now = serializers.BooleanField(
+        required=False,
+        help_text="Only for an inbox with opening hours: whether it is open now. The estimate "
+        "then counts the closed hours until the next opening.",
+    )
+    next_opening_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Only for an inbox with opening hours: now when open, else its next opening (UTC).",
+    )
 
 
 class EscalationSerializer(serializers.ModelSerializer):
