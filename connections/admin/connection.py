@@ -82,6 +82,7 @@ class ConnectionAdmin(TenantScopedAdmin):
             kwargs["data"] = data
             kwargs["queryset"] = inline.model.objects.none()
         return kwargs
+
     form = ConnectionForm
     change_form_template = PAGES + "change_form.html"
     change_list_template = PAGES + "change_list.html"
