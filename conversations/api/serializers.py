@@ -305,7 +305,8 @@ class EventSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text="The same on every retry: the bot's dedupe key.")
     type = serializers.CharField(
         help_text="escalation.opened, escalation.assigned, escalation.message, escalation.closed, "
-        "escalation.failed, escalation.sla_breached; ping (test events, callbacks only). Ignore types you do not know."
+        "escalation.failed, escalation.sla_breached; ping (test events, callbacks only). "
+        "Ignore types you do not know."
     )
     escalation_id = serializers.UUIDField(allow_null=True, help_text="null only in ping.")
     conversation_id = serializers.CharField(allow_null=True, help_text="null only in ping.")
