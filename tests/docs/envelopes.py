@@ -2,8 +2,8 @@
 
 `generate()` drives one escalation through the real lifecycle functions (opened, assigned, an agent
 message with a file, closed), another to failed and a third past an SLA threshold, then returns
-each event's envelope as the bot receives it, plus a ping. The doc test prints the generated envelope when an example no longer
-matches, ready to paste.
+each event's envelope as the bot receives it, plus a ping. The doc test prints the generated
+envelope when an example no longer matches, ready to paste.
 """
 
 from __future__ import annotations
