@@ -214,3 +214,21 @@ def test_the_sweep_is_scheduled():
     assert (
         entries["conversations.tasks.watchdogs.sweep_sla_watchdogs"] == django_settings.HITL_SLA_SWEEP_SECONDS
     )
+
+
+def test_user_left_counts_only_waits_of_at_least_the_threshold_and_never_closes_twice():
+    from conversations import escalations
+
+    box = InboxFactory()
+    SlaThreshold.objects.create(connection=box.connection, kind="user_left", minutes=5, action="close")
+    quick, patient = waiting(box, 2), waiting(box, 8)
+
+    assert escalations.close(quick, reason="user_ended")
+    assert escalations.close(patient, reason="user_ended")
+
+    assert not SlaBreach.objects.filter(escalation=quick).exists()
+    breach = SlaBreach.objects.get(escalation=patient)
+    assert breach.kind == "user_left" and 480 <= breach.elapsed_seconds < 540
+    types = list(patient.events.order_by("sequence").values_list("type", "data__closed_by__kind"))
+    assert types == [("escalation.sla_breached", None), ("escalation.closed", "user")]
+    assert [t for t, _ in quick.events.values_list("type", "sequence")] == ["escalation.closed"]
