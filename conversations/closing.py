@@ -16,6 +16,7 @@ CLOSER_KINDS = {
     CloseReason.BOT_CLOSED: "bot",
     CloseReason.USER_ENDED: "user",
     CloseReason.ADMIN_CLOSED: "admin",
+    CloseReason.WATCHDOG: "watchdog",
 }
 
 
@@ -28,6 +29,12 @@ def closed_by(esc: Escalation, user=None) -> dict:
         if user is None:
             return {"kind": kind, "id": None, "name": None}
         return {"kind": kind, "id": str(user.pk), "name": user.get_full_name() or user.get_username()}
+    if kind == "watchdog":
+        # The threshold that closed it, e.g. {"kind": "watchdog", "id": "agent_silent", ...}.
+        breach = esc.sla_breaches.filter(action="close").order_by("-created_at").first()
+        if breach is None:
+            return {"kind": kind, "id": None, "name": None}
+        return {"kind": kind, "id": breach.kind, "name": breach.get_kind_display()}
     if kind == "user":
         return {"kind": kind, "id": esc.hubspot_contact_id or None, "name": esc.user_name or None}
     key = esc.api_key

@@ -15,6 +15,7 @@ ENDINGS = {
     CloseReason.AGENT_CLOSED: "Closed by the agent",
     CloseReason.ADMIN_CLOSED: "Closed by an admin",
     CloseReason.ARCHIVED: "Thread archived in HubSpot",
+    CloseReason.WATCHDOG: "Closed by an SLA watchdog",
     FailureReason.NO_AGENT: "Assignment timeout (no agent in time)",
 }
 

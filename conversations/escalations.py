@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from connections import business_hours
 from connections.hubspot import (
     RETRYABLE_ERRORS,
     HubSpotAuthError,
@@ -28,7 +29,7 @@ from connections.hubspot import (
 )
 from connections.hubspot.scopes import CONTACT_WRITE_SCOPE
 from connections.models import BotApiKey, ConnectedInbox, InboxState
-from conversations import lifecycle
+from conversations import lifecycle, watchdogs
 from conversations.models import (
     CloseReason,
     Escalation,
@@ -231,6 +232,28 @@ def _pick_inbox(connection, inbox_id: int | None) -> ConnectedInbox:
     return inbox
 
 
+def refuse_when_closed(inbox: ConnectedInbox, now: dt.datetime) -> None:
+    """409 outside_business_hours when the inbox is closed now (checked before the contact search:
+    nothing is stored and HubSpot is not called for a start that is refused)."""
+    schedule = business_hours.schedule_for(inbox)
+    if schedule.is_open(now):
+        return
+    opening = schedule.next_opening(now)
+    when = opening.astimezone(schedule.zone) if opening else None
+    raise EscalationError(
+        409,
+        "outside_business_hours",
+        f"The inbox is closed now; it opens again {when:%A %d %B %Y at %H:%M} ({schedule.time_zone})."
+        if when
+        else "The inbox is closed and has no opening in the coming year.",
+        next_opening_at=opening.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if opening else None,
+        opens_in_seconds=max(0, round((opening - now).total_seconds())) if opening else None,
+        next_opening_local=when.isoformat() if when else None,
+        time_zone=schedule.time_zone,
+        inbox_id=inbox.inbox_id,
+    )
+
+
 def existing_for(key: BotApiKey, *, conversation_id: str, idempotency_key: str) -> Escalation | None:
     """The escalation a repeated start should return: same Idempotency-Key, or still active."""
     qs = Escalation.objects.filter(connection_id=key.connection_id).select_related("inbox")
@@ -277,6 +300,8 @@ def start(key: BotApiKey, data: dict, *, idempotency_key: str = "") -> tuple[Esc
     if found:
         return found, False
     inbox = _pick_inbox(connection, data.get("inbox_id"))
+    if connection.outside_hours == "refuse":
+        refuse_when_closed(inbox, timezone.now())
     user = data["user"]
     esc = Escalation(
         connection=connection,
@@ -414,6 +439,11 @@ def close(esc: Escalation, *, reason: str = CloseReason.BOT_CLOSED, by=None) -> 
     `reason` says on whose behalf (the bot, the end user, an admin: `by` is that admin).
     """
     with transaction.atomic():
+        if reason == CloseReason.USER_ENDED:
+            # The user gave up waiting: an SLA breach for the support leads, recorded (with its
+            # event) before the close event.
+            locked = Escalation.objects.select_for_update().get(pk=esc.pk)
+            watchdogs.record_user_left(locked, at=timezone.now())
         changed = lifecycle.mark_closed(esc, reason=reason, by=by)
         if changed:
             Escalation.objects.filter(pk=esc.pk).update(hubspot_close_pending=True, closed_by=by)

@@ -10,6 +10,11 @@
 
 Time to assign is `assigned_at - opened_at` and time to close `closed_at - opened_at`, both from
 the moment the conversation reached the HubSpot inbox (`created_at` when `opened_at` is missing).
+For an inbox with opening hours, time to assign counts business time only (the open seconds of
+that span, connections/business_hours.py), computed in Python for those inboxes: a conversation
+started at 17:55 and taken at 09:05 waited ten minutes of the desk's time, not fifteen hours.
+
+SLA breaches (conversations/watchdogs.py) are counted per kind for the escalations of the period.
 
 Percentiles are `percentile_cont` (linear interpolation between the closest ranks) in SQL on
 PostgreSQL; SQLite (the embedded install) has no such aggregate, so there the durations of the
@@ -126,6 +131,8 @@ class Dashboard:
     # Who or what ended them (conversations/endings.py): each close reason, the admin's closes and
     # the assignment timeout (failure no_agent) side by side.
     endings: list[Reason] = field(default_factory=list)
+    # SLA breaches per kind (each stretch that ran over its threshold once).
+    sla_breaches: list[Reason] = field(default_factory=list)
 
 
 def dashboard(tenant_ids, period: Period, *, percentiles: str = "auto") -> Dashboard:
@@ -149,6 +156,23 @@ def dashboard(tenant_ids, period: Period, *, percentiles: str = "auto") -> Dashb
         failure_reasons=_reasons(created, "failure_reason", FailureReason),
         close_reasons=_reasons(created, "close_reason", CloseReason),
         endings=_endings(created),
+        sla_breaches=_sla_breaches(created),
+    )
+
+
+def _sla_breaches(created) -> list[Reason]:
+    from connections.models import SlaKind
+    from conversations.models import SlaBreach
+
+    rows = (
+        SlaBreach.objects.filter(escalation__in=created.values("pk"))
+        .order_by()
+        .values_list("kind")
+        .annotate(n=Count("pk"))
+    )
+    labels = dict(SlaKind.choices)
+    return sorted(
+        (Reason(kind, labels.get(kind, kind), n) for kind, n in rows), key=lambda r: (-r.count, r.code)
     )
 
 
@@ -208,7 +232,29 @@ def inbox_timings(created, *, percentiles: str = "auto") -> list[InboxTimings]:
     for name, end_field in TIMINGS.items():
         for inbox_id, timing in compute(created, end_field).items():
             setattr(inboxes[inbox_id], name, timing)
+    for inbox_id, timing in _business_time_to_assign(created, [i for i in inboxes if i is not None]).items():
+        inboxes[inbox_id].to_assign = timing
     return sorted(inboxes.values(), key=lambda i: (i.inbox_id is None, i.label))
+
+
+def _business_time_to_assign(created, inbox_ids) -> dict[int, Timing]:
+    """Time to assign in business time, for the inboxes that have opening hours."""
+    from connections.business_hours import schedule_for
+    from connections.models import ConnectedInbox
+
+    timings = {}
+    for inbox in ConnectedInbox.objects.filter(pk__in=inbox_ids, opening_hours__isnull=False).distinct():
+        schedule = schedule_for(inbox)
+        rows = (
+            _finished(created.filter(inbox=inbox), "assigned_at")
+            .order_by()
+            .values_list("opened_at", "created_at", "assigned_at")
+        )
+        values = [
+            schedule.open_seconds(opened or made, assigned) for opened, made, assigned in rows.iterator()
+        ]
+        timings[inbox.pk] = Timing(len(values), _ms(percentile(values, 0.5)), _ms(percentile(values, 0.9)))
+    return timings
 
 
 def _inbox_label(row) -> str:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
+from connections.business_hours import Schedule, schedule_for
 from conversations.models import Escalation, EscalationStatus
 
 WINDOW = dt.timedelta(days=28)
@@ -63,8 +64,12 @@ def _near(hour: int, other: int) -> bool:
     return min(distance, HOURS_PER_WEEK - distance) <= HOUR_SPREAD
 
 
-def estimate_wait(samples: list[Sample], *, started_at: dt.datetime, now: dt.datetime) -> WaitEstimate:
-    """Expected seconds still to wait for an escalation started at `started_at`, seen at `now`."""
+def estimate_wait(
+    samples: list[Sample], *, started_at: dt.datetime, now: dt.datetime, waited: float | None = None
+) -> WaitEstimate:
+    """Expected seconds still to wait for an escalation started at `started_at`, seen at `now`.
+    `waited` (seconds already waited) defaults to the wall-clock time since the start; an inbox
+    with opening hours passes the open seconds instead."""
     if len(samples) < MIN_SAMPLES:
         return WaitEstimate(None, "none", len(samples))
     hour = hour_of_week(started_at)
@@ -73,7 +78,7 @@ def estimate_wait(samples: list[Sample], *, started_at: dt.datetime, now: dt.dat
         waits, basis = bucket, "hour_of_week"
     else:
         waits, basis = [s.wait_seconds for s in samples], "inbox_recent"
-    waited = max(0.0, (now - started_at).total_seconds())
+    waited = max(0.0, (now - started_at).total_seconds() if waited is None else waited)
     longer = [w - waited for w in waits if w > waited]
     if longer:
         remaining = statistics.median(longer)
@@ -87,13 +92,17 @@ def naive_inbox_median(samples: list[Sample]) -> float | None:
     return statistics.median(s.wait_seconds for s in samples) if samples else None
 
 
-def recent_samples(inbox_id: int, *, now: dt.datetime) -> list[Sample]:
+def recent_samples(inbox_id: int, *, now: dt.datetime, schedule: Schedule | None = None) -> list[Sample]:
+    """The inbox's recent time-to-assign; with opening hours, only the open seconds of each wait
+    count (a start at 17:55 taken at 09:05 the next morning waited 10 business minutes)."""
     rows = (
         Escalation.objects.filter(inbox_id=inbox_id, assigned_at__isnull=False, created_at__gte=now - WINDOW)
         .order_by("-created_at")
         .values_list("created_at", "assigned_at")[:MAX_SAMPLES]
     )
-    return [Sample(created, max(0.0, (assigned - created).total_seconds())) for created, assigned in rows]
+    if schedule is None or schedule.always_open:
+        return [Sample(created, max(0.0, (assigned - created).total_seconds())) for created, assigned in rows]
+    return [Sample(created, schedule.open_seconds(created, assigned)) for created, assigned in rows]
 
 
 def is_waiting(esc: Escalation) -> bool:
@@ -114,9 +123,37 @@ def queue_for(esc: Escalation, *, now: dt.datetime | None = None) -> dict | None
     if not esc.inbox_id or not is_waiting(esc):
         return None
     now = now or timezone.now()
-    estimate = estimate_wait(recent_samples(esc.inbox_id, now=now), started_at=esc.created_at, now=now)
+    schedule = schedule_for(esc.inbox)
+    samples = recent_samples(esc.inbox_id, now=now, schedule=schedule)
+    if schedule.always_open:
+        estimate = estimate_wait(samples, started_at=esc.created_at, now=now)
+        return {
+            "position": position(esc),
+            "estimated_wait_seconds": estimate.seconds,
+            "basis": estimate.basis,
+        }
+    waited = schedule.open_seconds(esc.created_at, now)
+    estimate = estimate_wait(samples, started_at=esc.created_at, now=now, waited=waited)
+    opening = schedule.next_opening(now)
     return {
         "position": position(esc),
-        "estimated_wait_seconds": estimate.seconds,
+        "estimated_wait_seconds": wall_clock_wait(schedule, now, estimate.seconds),
         "basis": estimate.basis,
+        "open_now": opening == now,
+        "next_opening_at": _iso(opening),
     }
+
+
+def wall_clock_wait(schedule: Schedule, now: dt.datetime, business_seconds: int | None) -> int | None:
+    """The estimate in open seconds turned into time on the clock: the closed hours until the next
+    opening (and any closing before the estimate runs out) are added. With no estimate from the
+    history, the time until the next opening is still a lower bound worth telling."""
+    if business_seconds is None:
+        opening = schedule.next_opening(now)
+        return None if opening is None or opening == now else round((opening - now).total_seconds())
+    until = schedule.add_open_seconds(now, business_seconds)
+    return None if until is None else round((until - now).total_seconds())
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if at else None

@@ -28,6 +28,7 @@ from conversations.models import (
     HubSpotEvent,
     MessageDirection,
     PublishStatus,
+    SlaBreach,
 )
 
 DELIVERY_SHORT = {
@@ -290,6 +291,28 @@ def _thread_close_entries(esc: Escalation) -> list[Entry]:
     return []
 
 
+def _sla_entries(esc: Escalation) -> list[Entry]:
+    """Each SLA breach once, with what its threshold's action did."""
+    entries = []
+    for breach in SlaBreach.objects.filter(escalation=esc).order_by("created_at", "pk"):
+        action = breach.get_action_display()
+        outcome = {"done": "", "pending": " (owed: retried by the SLA sweep)", "failed": " (failed)"}
+        entries.append(
+            Entry(
+                at=breach.created_at,
+                source="escalation",
+                title=f"SLA breached: {breach.get_kind_display()}",
+                detail=f"{round(breach.elapsed_seconds / 60)} min, threshold "
+                f"{round(breach.threshold_seconds / 60)} min. Action: {action}"
+                f"{outcome.get(breach.action_status, '')}. {breach.action_error}".strip(),
+                tone="bad" if breach.action_status == "failed" else "busy",
+                status=breach.kind,
+                order=3,
+            )
+        )
+    return entries
+
+
 def build(esc: Escalation, messages: list[EscalationMessage]) -> list[Entry]:
     """The timeline, oldest first. `messages` are the escalation's, already loaded for the transcript."""
     entries = (
@@ -298,5 +321,6 @@ def build(esc: Escalation, messages: list[EscalationMessage]) -> list[Entry]:
         + _publish_entries(esc, messages)
         + _webhook_entries(esc)
         + _callback_entries(esc)
+        + _sla_entries(esc)
     )
     return sorted(entries, key=lambda e: (e.at, e.order))

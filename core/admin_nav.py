@@ -30,6 +30,7 @@ PLACES = {
     "conversations.CallbackAttempt": ("escalations", 5),
     "connections.Connection": ("connections", 0),
     "connections.HubSpotApp": ("connections", 1),
+    "connections.ConnectedInbox": ("connections", 2),
     "tenants.Tenant": ("organisation", 0),
     "tenants.Membership": ("organisation", 1),
     "tenants.Invitation": ("organisation", 2),

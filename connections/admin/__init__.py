@@ -5,6 +5,7 @@ Importing the modules registers their ModelAdmins (Django's autodiscover imports
 
 from connections.admin import developer  # noqa: F401 - registers its actions
 from connections.admin.connection import ConnectionAdmin
+from connections.admin.handoff import ConnectedInboxAdmin
 from connections.admin.hubspot_app import HubSpotAppAdmin
 
-__all__ = ["ConnectionAdmin", "HubSpotAppAdmin"]
+__all__ = ["ConnectedInboxAdmin", "ConnectionAdmin", "HubSpotAppAdmin"]

@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from connections import consent, readiness
 from connections.admin import actions, developer, panels
 from connections.admin.display import COLOURS, MEDIA_CSS, MEDIA_JS
+from connections.admin.handoff import SlaThresholdInline
 from connections.forms import ConnectForm, ConnectionForm
 from connections.models import Connection, ConnectionStatus, HubSpotApp, RegistrationState
 from core import audit
@@ -64,8 +65,24 @@ class ConnectionAdmin(TenantScopedAdmin):
         "connected_at",
         "callback_signature",
         "unknown_contact",
+        "outside_hours",
     )
-    readonly_fields = tuple(f for f in fields if f not in ("name", "callback_signature", "unknown_contact"))
+    readonly_fields = tuple(
+        f for f in fields if f not in ("name", "callback_signature", "unknown_contact", "outside_hours")
+    )
+    inlines = (SlaThresholdInline,)
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if request.method == "POST" and f"{prefix}-TOTAL_FORMS" not in request.POST:
+            # A post without the thresholds' table (a script renaming the connection) leaves
+            # them as they are, instead of failing on the missing management form.
+            data = request.POST.copy()
+            data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+            kwargs["data"] = data
+            kwargs["queryset"] = inline.model.objects.none()
+        return kwargs
+
     form = ConnectionForm
     change_form_template = PAGES + "change_form.html"
     change_list_template = PAGES + "change_list.html"

@@ -235,6 +235,16 @@ class InboxAPI:
             "threads.messages.get", path_params={"threadId": thread_id, "messageId": message_id}
         )
 
+    def post_comment(self, thread_id: int | str, text: str) -> dict[str, Any]:
+        """An internal note in the thread (type COMMENT): agents see it, the visitor does not."""
+        if not text.strip():
+            raise ValueError("a comment needs text")
+        return self._call(
+            "threads.messages.create",
+            path_params={"threadId": thread_id},
+            json={"type": "COMMENT", "text": text},
+        )
+
     def get_actor(self, actor_id: str) -> dict[str, Any]:
         return self._call("actors.get", path_params={"actorId": actor_id})
 

@@ -124,6 +124,10 @@ ENDPOINTS: dict[str, dict[str, Endpoint]] = {
     "threads.update": {"v3": Endpoint("PATCH", _INBOX3 + "/threads/{threadId}")},
     "threads.messages.list": {"v3": Endpoint("GET", _INBOX3 + "/threads/{threadId}/messages")},
     "threads.messages.get": {"v3": Endpoint("GET", _INBOX3 + "/threads/{threadId}/messages/{messageId}")},
+    # Creates a message (a COMMENT here): not replayed after an ambiguous failure.
+    "threads.messages.create": {
+        "v3": Endpoint("POST", _INBOX3 + "/threads/{threadId}/messages", idempotent=False)
+    },
     "actors.get": {"v3": Endpoint("GET", _INBOX3 + "/actors/{actorId}")},
     # A read, although a POST.
     "actors.batch_read": {"v3": Endpoint("POST", _INBOX3 + "/actors/batch/read", idempotent=True)},

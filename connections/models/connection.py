@@ -79,6 +79,17 @@ class Connection(models.Model):
         help_text="When no HubSpot contact has the user's phone or email. Creating needs the "
         "crm.objects.contacts.write scope in the app's scopes and the grant.",
     )
+    outside_hours = models.CharField(
+        "starts outside business hours",
+        max_length=10,
+        choices=[
+            ("queue", "Queue anyway (the wait estimate counts the closed hours)"),
+            ("refuse", "Refuse (409 outside_business_hours with the next opening)"),
+        ],
+        default="queue",
+        help_text="What a start does while its inbox is closed (the inbox's opening hours and "
+        "holidays). An inbox without opening hours is always open.",
+    )
     callback_signature = models.CharField(
         "callback signature scheme",
         max_length=20,

@@ -1,5 +1,8 @@
 """The HubSpot inboxes a connection hands conversations to, each with its channel account."""
 
+import zoneinfo
+
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from connections.models.connection import Connection
@@ -11,6 +14,11 @@ class InboxState(models.TextChoices):
     ACTIVE = "active", "Connected"
     FAILED = "failed", "Failed"
     REMOVED = "removed", "Removed"
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. Europe/London, America/New_York).")
 
 
 class ConnectedInbox(models.Model):
@@ -30,6 +38,13 @@ class ConnectedInbox(models.Model):
         blank=True,
         help_text="The channel account's CHANNEL_SPECIFIC_OPAQUE_ID: every publish names it as the "
         "recipient. Empty for an account made before identifiers; registration replaces it.",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="IANA time zone of the opening hours and holidays (e.g. Europe/London). Daylight "
+        "saving is followed.",
     )
     state = models.CharField(max_length=20, choices=InboxState.choices, default=InboxState.PENDING)
     last_error = models.TextField(blank=True)

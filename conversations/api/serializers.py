@@ -197,6 +197,16 @@ class QueueSerializer(serializers.Serializer):
         choices=["hour_of_week", "inbox_recent", "none"],
         help_text="What the estimate rests on: this hour of the week, the inbox's recent weeks, or nothing.",
     )
+    open_now = serializers.BooleanField(
+        required=False,
+        help_text="Only for an inbox with opening hours: whether it is open now. The estimate "
+        "then counts the closed hours until the next opening.",
+    )
+    next_opening_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Only for an inbox with opening hours: now when open, else its next opening (UTC).",
+    )
 
 
 class EscalationSerializer(serializers.ModelSerializer):
@@ -295,7 +305,8 @@ class EventSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text="The same on every retry: the bot's dedupe key.")
     type = serializers.CharField(
         help_text="escalation.opened, escalation.assigned, escalation.message, escalation.closed, "
-        "escalation.failed; ping (test events, callbacks only). Ignore types you do not know."
+        "escalation.failed, escalation.sla_breached; ping (test events, callbacks only). "
+        "Ignore types you do not know."
     )
     escalation_id = serializers.UUIDField(allow_null=True, help_text="null only in ping.")
     conversation_id = serializers.CharField(allow_null=True, help_text="null only in ping.")

@@ -189,6 +189,12 @@ class EscalationViewSet(
             200: OpenApiResponse(
                 s.EscalationSerializer, description="Already started (same key or still active)."
             ),
+            409: OpenApiResponse(
+                s.ErrorSerializer,
+                description="no_inbox, inbox_not_ready, or outside_business_hours (the connection "
+                "refuses starts while the inbox is closed): then `next_opening_at` (UTC), "
+                "`opens_in_seconds`, `next_opening_local`, `time_zone` and `inbox_id` say when it opens.",
+            ),
             413: OpenApiResponse(s.ErrorSerializer, description="Transcript or metadata too large."),
             422: OpenApiResponse(
                 s.ErrorSerializer, description="contact_not_found: no HubSpot contact matches."

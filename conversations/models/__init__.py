@@ -10,9 +10,11 @@ from conversations.models.escalations import (
 )
 from conversations.models.events import CallbackAttempt, DeliveryStatus, EscalationEvent, EventType
 from conversations.models.messages import EscalationMessage, MessageDirection, PublishStatus
+from conversations.models.sla import ActionStatus, SlaBreach
 from conversations.models.webhooks import HubSpotEvent, WebhookReceipt
 
 __all__ = [
+    "ActionStatus",
     "BotApiRequest",
     "CallbackAttempt",
     "CloseReason",
@@ -26,5 +28,6 @@ __all__ = [
     "HubSpotEvent",
     "MessageDirection",
     "PublishStatus",
+    "SlaBreach",
     "WebhookReceipt",
 ]

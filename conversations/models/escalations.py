@@ -37,6 +37,8 @@ class CloseReason(models.TextChoices):
     # From the admin console; `closed_by` names the person.
     ADMIN_CLOSED = "admin_closed", "Closed by an admin"
     ARCHIVED = "archived", "Thread archived or deleted in HubSpot"
+    # An SLA threshold whose action is to close (conversations/watchdogs.py).
+    WATCHDOG = "watchdog", "Closed by an SLA watchdog"
 
 
 class Escalation(models.Model):

@@ -16,6 +16,7 @@ class EventType(models.TextChoices):
     MESSAGE = "escalation.message"
     CLOSED = "escalation.closed"
     FAILED = "escalation.failed"
+    SLA_BREACHED = "escalation.sla_breached"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -2,4 +2,5 @@
 
 from conversations.tasks.callbacks import *  # noqa: F403
 from conversations.tasks.publishing import *  # noqa: F403
+from conversations.tasks.watchdogs import *  # noqa: F403
 from conversations.tasks.webhooks import *  # noqa: F403

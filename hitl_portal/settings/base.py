@@ -381,6 +381,8 @@ HITL_CALLBACK_SWEEP_SECONDS = env.float("HITL_CALLBACK_SWEEP_SECONDS", default=5
 # never attempted, stored HubSpot webhook events never processed, the bot's messages not yet
 # published, and HubSpot thread closes still owed after the bot closed.
 HITL_SWEEP_GRACE_SECONDS = env.int("HITL_SWEEP_GRACE_SECONDS", default=30)
+# How often SLA thresholds are checked: a breach is seen at most this late.
+HITL_SLA_SWEEP_SECONDS = env.float("HITL_SLA_SWEEP_SECONDS", default=30.0)
 # Periodic sweeps (django_celery_beat's DatabaseScheduler copies them into its tables at start):
 # due callback retries, the assignment timeout, messages left pending after a task gave up (or an
 # eager run could not reach HubSpot), thread closes owed likewise, and webhook events whose
@@ -405,6 +407,11 @@ CELERY_BEAT_SCHEDULE = {
     "hitl-expire-unassigned-escalations": {
         "task": "conversations.tasks.callbacks.expire_unassigned_escalations",
         "schedule": 60.0,
+    },
+    # SLA thresholds (conversations/watchdogs.py): breaches, then owed emails and HubSpot comments.
+    "hitl-sweep-sla-watchdogs": {
+        "task": "conversations.tasks.watchdogs.sweep_sla_watchdogs",
+        "schedule": HITL_SLA_SWEEP_SECONDS,
     },
 }
 

@@ -1,17 +1,19 @@
 """Event envelopes produced by the portal's own code, for docs/bot-api.md's examples.
 
 `generate()` drives one escalation through the real lifecycle functions (opened, assigned, an agent
-message with a file, closed) and another to failed, then returns each event's envelope as the bot
-receives it, plus a ping. The doc test prints the generated envelope when an example no longer
-matches, ready to paste.
+message with a file, closed), another to failed and a third past an SLA threshold, then returns
+each event's envelope as the bot receives it, plus a ping. The doc test prints the generated
+envelope when an example no longer matches, ready to paste.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from connections.models import Connection, ConnectionStatus
-from conversations import lifecycle, ping
+from django.db import transaction
+
+from connections.models import Connection, ConnectionStatus, SlaKind, SlaThreshold
+from conversations import lifecycle, ping, watchdogs
 from conversations.models import CloseReason, Escalation, EscalationEvent, FailureReason
 from tests.factories import HubSpotAppFactory, InboxFactory, TenantFactory
 
@@ -66,6 +68,19 @@ def generate() -> dict[str, dict]:
         message="No agent took the conversation within 15 minutes.",
         at=AT + dt.timedelta(minutes=15),
     )
+    waiting = Escalation.objects.create(
+        connection=connection,
+        inbox=inbox,
+        conversation_id="chat-8814",
+        user_name="Alan Turing",
+        user_email="alan@example.com",
+        title="Where is my refund?",
+    )
+    threshold = SlaThreshold.objects.create(connection=connection, kind=SlaKind.UNASSIGNED, minutes=10)
+    with transaction.atomic():
+        watchdogs.record_breach(
+            waiting, threshold, since=AT, elapsed_seconds=660, at=AT + dt.timedelta(minutes=11)
+        )
     envelopes = {
         event.type: event.envelope()
         for event in EscalationEvent.objects.select_related("escalation").order_by(
