@@ -158,21 +158,30 @@ def phone_matches(results: list[dict], e164: str) -> list[str]:
     return [contact_id for _, contact_id in sorted(ranked)]
 
 
-def create_contact(client: HubSpotClient, esc: Escalation) -> str:
-    """The connection creates unknown users: the contact from what the bot gave, its id.
-    A refusal is the bot's 422 with HubSpot's reason (a missing scope says which)."""
-    if CONTACT_WRITE_SCOPE not in (esc.connection.scopes or []):
-        raise EscalationError(
-            422,
-            "contact_not_found",
-            f"No HubSpot contact matches and this connection may not create one: its grant lacks "
-            f"{CONTACT_WRITE_SCOPE} (add it to the app's scopes and reconnect).",
-        )
+def missing_create_scope_message(connection) -> str:
+    """Why `connection` may not create contacts, or "" when it may."""
+    if CONTACT_WRITE_SCOPE in (connection.scopes or []):
+        return ""
+    return (
+        f"No HubSpot contact matches and this connection may not create one: its grant lacks "
+        f"{CONTACT_WRITE_SCOPE} (add it to the app's scopes and reconnect)."
+    )
+
+
+def new_contact_properties(esc: Escalation) -> dict:
+    """The contact HubSpot gets for an unknown user, from what the bot gave."""
     first, _, last = esc.user_name.strip().partition(" ")
+    return {"firstname": first, "lastname": last, "phone": esc.user_phone, "email": esc.user_email}
+
+
+def create_contact(client: HubSpotClient, esc: Escalation) -> str:
+    """The connection creates unknown users (request time): the new contact's id.
+    A refusal is the bot's 422 with HubSpot's reason (a missing scope says which)."""
+    missing = missing_create_scope_message(esc.connection)
+    if missing:
+        raise EscalationError(422, "contact_not_found", missing)
     try:
-        created = client.create_contact(
-            {"firstname": first, "lastname": last, "phone": esc.user_phone, "email": esc.user_email}
-        )
+        created = client.create_contact(new_contact_properties(esc))
     except RETRYABLE_ERRORS as exc:
         raise EscalationError(
             503, "hubspot_unavailable", f"HubSpot could not create the contact: {exc}"
