@@ -327,6 +327,9 @@ def start(key: BotApiKey, data: dict, *, idempotency_key: str = "") -> tuple[Esc
             raise EscalationError(422, "contact_not_found", contact_not_found_message(check))
         check.apply_to(esc)
 
+    if connection.reopen_policy == "same_thread":
+        _continue_closed_thread(esc)
+
     now = timezone.now()
     transcript = data.get("transcript") or []
     intro_at, times = _transcript_times(transcript, now)
@@ -349,6 +352,27 @@ def start(key: BotApiKey, data: dict, *, idempotency_key: str = "") -> tuple[Esc
             return found, False
         raise
     return esc, True
+
+
+def _continue_closed_thread(esc: Escalation) -> None:
+    """Reopen policy "same_thread": the new escalation continues the conversation's last closed
+    HubSpot thread (same integrationThreadId, so HubSpot threads the new messages there; the
+    publish task sets the thread back to OPEN first). A new thread instead when the last one is in
+    another inbox (a thread belongs to one) or its close is still owed (that close would shut the
+    reopened thread again)."""
+    previous = (
+        Escalation.objects.filter(
+            connection=esc.connection, conversation_id=esc.conversation_id, status=EscalationStatus.CLOSED
+        )
+        .exclude(hubspot_thread_id="")
+        .order_by("-closed_at", "-created_at")
+        .first()
+    )
+    if previous is None or previous.inbox_id != esc.inbox_id or previous.hubspot_close_pending:
+        return
+    esc.reopened_from = previous
+    esc.reopens_thread_id = previous.hubspot_thread_id
+    esc.integration_thread_id = previous.integration_thread_id
 
 
 def _to_agent(

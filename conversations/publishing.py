@@ -11,6 +11,7 @@ the original message.
 from __future__ import annotations
 
 import logging
+import uuid
 
 from django.utils import timezone
 
@@ -138,6 +139,8 @@ def publish_pending(escalation_id) -> int:
         # Registered before delivery identifiers: have registration replace the account first.
         registration.request_identifier_upgrade(esc.connection)
         raise NotReady("the inbox's channel account has no delivery identifier yet; registration queued")
+    if esc.reopens_thread_id and not esc.hubspot_thread_id and not _reopen_thread(client, esc):
+        return 0
     pending = esc.messages.filter(
         direction=MessageDirection.TO_AGENT, publish_status=PublishStatus.PENDING
     ).order_by("position")
@@ -163,6 +166,33 @@ def publish_pending(escalation_id) -> int:
         if thread_id and not esc.hubspot_thread_id:
             lifecycle.mark_open(esc, thread_id=thread_id)
     return published
+
+
+def _reopen_thread(client: HubSpotClient, esc: Escalation) -> bool:
+    """Reopen policy "same_thread": set the closed thread back to OPEN (HubSpot's thread update;
+    a no-op on an open thread, so a retried task may repeat it) before publishing into it. If
+    HubSpot will not (the thread was archived or deleted), the escalation takes a new thread and
+    says why in `reopen_error`. False when the escalation failed instead (the grant is unusable)."""
+    try:
+        client.update_thread(esc.reopens_thread_id, status="OPEN")
+    except RETRYABLE_ERRORS:
+        raise
+    except HubSpotAuthError as exc:
+        lifecycle.mark_failed(esc, reason=FailureReason.CONNECTION_ERROR, message=str(exc))
+        return False
+    except HubSpotError as exc:
+        log.info(
+            "escalation %s: thread %s not reopened, a new one instead: %s", esc.pk, esc.reopens_thread_id, exc
+        )
+        esc.reopen_error = f"HubSpot did not reopen thread {esc.reopens_thread_id}: {exc}"
+        esc.reopens_thread_id = ""
+        esc.integration_thread_id = str(uuid.uuid4())
+        Escalation.objects.filter(pk=esc.pk).update(
+            reopen_error=esc.reopen_error,
+            reopens_thread_id="",
+            integration_thread_id=esc.integration_thread_id,
+        )
+    return True
 
 
 def _create_unknown_contact(client: HubSpotClient, esc: Escalation, check) -> str:

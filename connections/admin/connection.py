@@ -64,8 +64,11 @@ class ConnectionAdmin(TenantScopedAdmin):
         "connected_at",
         "callback_signature",
         "unknown_contact",
+        "reopen_policy",
     )
-    readonly_fields = tuple(f for f in fields if f not in ("name", "callback_signature", "unknown_contact"))
+    readonly_fields = tuple(
+        f for f in fields if f not in ("name", "callback_signature", "unknown_contact", "reopen_policy")
+    )
     form = ConnectionForm
     change_form_template = PAGES + "change_form.html"
     change_list_template = PAGES + "change_list.html"

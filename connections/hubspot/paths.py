@@ -124,6 +124,9 @@ ENDPOINTS: dict[str, dict[str, Endpoint]] = {
     "threads.update": {"v3": Endpoint("PATCH", _INBOX3 + "/threads/{threadId}")},
     "threads.messages.list": {"v3": Endpoint("GET", _INBOX3 + "/threads/{threadId}/messages")},
     "threads.messages.get": {"v3": Endpoint("GET", _INBOX3 + "/threads/{threadId}/messages/{messageId}")},
+    # A comment (internal note) or an agent message into a thread. Not idempotent: HubSpot takes no
+    # idempotency id here, so a replay after an ambiguous failure could post the comment twice.
+    "threads.messages.create": {"v3": Endpoint("POST", _INBOX3 + "/threads/{threadId}/messages")},
     "actors.get": {"v3": Endpoint("GET", _INBOX3 + "/actors/{actorId}")},
     # A read, although a POST.
     "actors.batch_read": {"v3": Endpoint("POST", _INBOX3 + "/actors/batch/read", idempotent=True)},

@@ -16,6 +16,7 @@ class EventType(models.TextChoices):
     MESSAGE = "escalation.message"
     CLOSED = "escalation.closed"
     FAILED = "escalation.failed"
+    QUEUE_UPDATED = "escalation.queue_updated"
 
 
 class DeliveryStatus(models.TextChoices):
