@@ -99,11 +99,12 @@ def compose(esc: Escalation) -> tuple[str, str]:
     return text, "".join(html)
 
 
-def owe(esc: Escalation, at: dt.datetime) -> None:
-    """Record the briefing as owed (inside the transaction that opened the thread)."""
+def owe(esc: Escalation) -> None:
+    """Record the briefing as owed (inside the transaction that opened the thread). Due now, by our
+    clock: the sweep leaves it to the task queued on commit for HITL_SWEEP_GRACE_SECONDS."""
     if esc.briefing_status == BriefingStatus.NOT_DUE:
         esc.briefing_status = BriefingStatus.PENDING
-        esc.briefing_due_at = at
+        esc.briefing_due_at = timezone.now()
 
 
 def _already_posted(client: HubSpotClient, esc: Escalation) -> dict | None:

@@ -51,7 +51,7 @@ def mark_open(escalation: Escalation, *, thread_id: str, at: dt.datetime | None 
         if thread_id and not esc.hubspot_thread_id:
             esc.hubspot_thread_id = str(thread_id)
             # The agent's briefing is owed from now; posted after commit, never holding this up.
-            briefing.owe(esc, at or timezone.now())
+            briefing.owe(esc)
             esc.save(update_fields=["hubspot_thread_id", "briefing_status", "briefing_due_at", "updated_at"])
             jobs.enqueue_on_commit(jobs.POST_BRIEFING, str(esc.pk), what=f"briefing of escalation {esc.pk}")
         changed = _open_locked(esc, at or timezone.now())

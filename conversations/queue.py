@@ -109,12 +109,17 @@ def position(esc: Escalation) -> int:
     return ahead + 1
 
 
-def queue_for(esc: Escalation, *, now: dt.datetime | None = None) -> dict | None:
-    """`{position, estimated_wait_seconds, basis}` while the escalation waits for an agent, else None."""
+def queue_for(
+    esc: Escalation, *, now: dt.datetime | None = None, samples: list[Sample] | None = None
+) -> dict | None:
+    """`{position, estimated_wait_seconds, basis}` while the escalation waits for an agent, else None.
+    `samples`: the inbox's `recent_samples`, when the caller already has them."""
     if not esc.inbox_id or not is_waiting(esc):
         return None
     now = now or timezone.now()
-    estimate = estimate_wait(recent_samples(esc.inbox_id, now=now), started_at=esc.created_at, now=now)
+    if samples is None:
+        samples = recent_samples(esc.inbox_id, now=now)
+    estimate = estimate_wait(samples, started_at=esc.created_at, now=now)
     return {
         "position": position(esc),
         "estimated_wait_seconds": estimate.seconds,

@@ -21,6 +21,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from conversations import events, queue
@@ -55,7 +56,7 @@ def _min_interval() -> dt.timedelta:
     return dt.timedelta(seconds=settings.HITL_QUEUE_UPDATE_MIN_SECONDS)
 
 
-def refresh(escalation_id, *, now: dt.datetime | None = None) -> bool:
+def refresh(escalation_id, *, now: dt.datetime | None = None, samples=None) -> bool:
     """Send `escalation.queue_updated` if this escalation's queue changed materially and the rate
     allows. True if an event was added."""
     now = now or timezone.now()
@@ -65,7 +66,7 @@ def refresh(escalation_id, *, now: dt.datetime | None = None) -> bool:
             return False
         if esc.queue_sent_at and now - esc.queue_sent_at < _min_interval():
             return False
-        current = queue.queue_for(esc, now=now)
+        current = queue.queue_for(esc, now=now, samples=samples)
         if current is None or not is_material(esc.queue_position_sent, esc.queue_estimate_sent, current):
             return False
         previous = {"position": esc.queue_position_sent, "estimated_wait_seconds": esc.queue_estimate_sent}
@@ -90,16 +91,24 @@ def refresh(escalation_id, *, now: dt.datetime | None = None) -> bool:
     return event is not None
 
 
-def waiting_ids(inbox_id: int) -> list[str]:
+def due_ids(inbox_id: int, *, now: dt.datetime) -> list[str]:
+    """The inbox's waiting escalations the rate bound lets be told now, oldest first. A burst of
+    starts thus costs little: those just told their place are skipped until the sweep."""
     rows = Escalation.objects.filter(
         inbox_id=inbox_id, status=EscalationStatus.OPEN, agent_actor_id=""
-    ).order_by("created_at", "pk")
-    return [str(pk) for pk in rows.values_list("pk", flat=True)[:MAX_PER_INBOX]]
+    ).filter(Q(queue_sent_at__isnull=True) | Q(queue_sent_at__lte=now - _min_interval()))
+    return [str(pk) for pk in rows.order_by("created_at", "pk").values_list("pk", flat=True)[:MAX_PER_INBOX]]
 
 
 def refresh_inbox(inbox_id: int, *, now: dt.datetime | None = None) -> int:
-    """Refresh every waiting escalation of the inbox; returns how many updates were sent."""
-    return sum(refresh(escalation_id, now=now) for escalation_id in waiting_ids(inbox_id))
+    """Refresh the inbox's waiting escalations that may be told now; returns how many updates were
+    sent. The inbox's history is read once for all of them."""
+    now = now or timezone.now()
+    due = due_ids(inbox_id, now=now)
+    if not due:
+        return 0
+    samples = queue.recent_samples(inbox_id, now=now)
+    return sum(refresh(escalation_id, now=now, samples=samples) for escalation_id in due)
 
 
 def inboxes_with_waiting() -> list[int]:

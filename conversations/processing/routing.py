@@ -39,12 +39,14 @@ def connection_by_channel_account(event: HubSpotEvent) -> Connection | None:
 def _as_of(rows, at):
     """The newest of `rows` started by `at`, else the newest. Under the reopen policy
     "same_thread" several escalations share one HubSpot thread (and integrationThreadId): a late
-    or replayed event of the earlier one must not land on the one that reopened the thread."""
+    or replayed event of the earlier one must not land on the one that reopened the thread.
+    One query: a thread has a handful of escalations at most."""
+    found = list(rows.order_by("-created_at")[:20])
     if at is not None:
-        started = rows.filter(created_at__lte=at).order_by("-created_at").first()
-        if started is not None:
-            return started
-    return rows.order_by("-created_at").first()
+        for esc in found:
+            if esc.created_at <= at:
+                return esc
+    return found[0] if found else None
 
 
 def escalation_by_thread(connection: Connection, thread_id, at=None) -> Escalation | None:
