@@ -129,14 +129,12 @@ def test_the_estimate_moving_with_time_is_sent_by_the_sweep(tenant_a):
         escalation(inbox, created_at=started, status="closed", assigned_at=started + dt.timedelta(minutes=10))
     [waiting] = opened_queue(inbox, 1, minutes_ago=0)
     waiting.refresh_from_db()
-    assert waiting.queue_estimate_sent == 600
+    assert abs(waiting.queue_estimate_sent - 600) <= 2
 
-    # Six minutes later the estimate is four minutes: 200 s less, a third of it.
+    # Six minutes later the estimate is four minutes: 360 s less, 60 % of it.
     Escalation.objects.filter(pk=waiting.pk).update(created_at=now - dt.timedelta(minutes=6))
     age_last_sent(waiting, seconds=360)
     assert sweep_queue_updates() == 1
     update = events(waiting)[-1][2]
-    assert (
-        update["queue"]["estimated_wait_seconds"] == 240
-        and update["previous"]["estimated_wait_seconds"] == 600
-    )
+    assert abs(update["queue"]["estimated_wait_seconds"] - 240) <= 2  # the seconds the test itself took
+    assert abs(update["previous"]["estimated_wait_seconds"] - 600) <= 2
