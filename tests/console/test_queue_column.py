@@ -73,3 +73,16 @@ def test_the_column_costs_two_queries_per_inbox_with_someone_waiting(client, lea
         html = client.get(LIST_URL).content.decode()
     assert "23rd in line" in html
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_live_refreshed_row_keeps_its_queue_cell(client, lead_a, inbox_a):
+    from tests.console.test_live import first_cursor, poll
+
+    client.force_login(lead_a)
+    since = first_cursor(client)
+    escalation(inbox_a, status=EscalationStatus.OPEN, title="ahead")
+    waiting = escalation(inbox_a, status=EscalationStatus.OPEN, title="behind")
+
+    rows = {row["id"]: row["html"] for row in poll(client, since)["rows"]}
+
+    assert "2nd in line" in rows[str(waiting.pk)]
