@@ -70,11 +70,11 @@ class ConnectionForm(forms.ModelForm):
 
     class Meta:
         model = Connection
-        fields = ("name", "callback_signature", "unknown_contact", "outside_hours")
+        fields = ("name", "callback_signature", "unknown_contact", "outside_hours", "reopen_policy")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("callback_signature", "unknown_contact", "outside_hours"):
+        for name in ("callback_signature", "unknown_contact", "outside_hours", "reopen_policy"):
             if self.is_bound and name in self.fields and name not in self.data:
                 self.data = self.data.copy()
                 self.data[name] = getattr(self.instance, name)

@@ -159,21 +159,30 @@ def phone_matches(results: list[dict], e164: str) -> list[str]:
     return [contact_id for _, contact_id in sorted(ranked)]
 
 
-def create_contact(client: HubSpotClient, esc: Escalation) -> str:
-    """The connection creates unknown users: the contact from what the bot gave, its id.
-    A refusal is the bot's 422 with HubSpot's reason (a missing scope says which)."""
-    if CONTACT_WRITE_SCOPE not in (esc.connection.scopes or []):
-        raise EscalationError(
-            422,
-            "contact_not_found",
-            f"No HubSpot contact matches and this connection may not create one: its grant lacks "
-            f"{CONTACT_WRITE_SCOPE} (add it to the app's scopes and reconnect).",
-        )
+def missing_create_scope_message(connection) -> str:
+    """Why `connection` may not create contacts, or "" when it may."""
+    if CONTACT_WRITE_SCOPE in (connection.scopes or []):
+        return ""
+    return (
+        f"No HubSpot contact matches and this connection may not create one: its grant lacks "
+        f"{CONTACT_WRITE_SCOPE} (add it to the app's scopes and reconnect)."
+    )
+
+
+def new_contact_properties(esc: Escalation) -> dict:
+    """The contact HubSpot gets for an unknown user, from what the bot gave."""
     first, _, last = esc.user_name.strip().partition(" ")
+    return {"firstname": first, "lastname": last, "phone": esc.user_phone, "email": esc.user_email}
+
+
+def create_contact(client: HubSpotClient, esc: Escalation) -> str:
+    """The connection creates unknown users (request time): the new contact's id.
+    A refusal is the bot's 422 with HubSpot's reason (a missing scope says which)."""
+    missing = missing_create_scope_message(esc.connection)
+    if missing:
+        raise EscalationError(422, "contact_not_found", missing)
     try:
-        created = client.create_contact(
-            {"firstname": first, "lastname": last, "phone": esc.user_phone, "email": esc.user_email}
-        )
+        created = client.create_contact(new_contact_properties(esc))
     except RETRYABLE_ERRORS as exc:
         raise EscalationError(
             503, "hubspot_unavailable", f"HubSpot could not create the contact: {exc}"
@@ -343,6 +352,9 @@ def start(key: BotApiKey, data: dict, *, idempotency_key: str = "") -> tuple[Esc
             raise EscalationError(422, "contact_not_found", contact_not_found_message(check))
         check.apply_to(esc)
 
+    if connection.reopen_policy == "same_thread":
+        _continue_closed_thread(esc)
+
     now = timezone.now()
     transcript = data.get("transcript") or []
     intro_at, times = _transcript_times(transcript, now)
@@ -365,6 +377,27 @@ def start(key: BotApiKey, data: dict, *, idempotency_key: str = "") -> tuple[Esc
             return found, False
         raise
     return esc, True
+
+
+def _continue_closed_thread(esc: Escalation) -> None:
+    """Reopen policy "same_thread": the new escalation continues the conversation's last closed
+    HubSpot thread (same integrationThreadId, so HubSpot threads the new messages there; the
+    publish task sets the thread back to OPEN first). A new thread instead when the last one is in
+    another inbox (a thread belongs to one) or its close is still owed (that close would shut the
+    reopened thread again)."""
+    previous = (
+        Escalation.objects.filter(
+            connection=esc.connection, conversation_id=esc.conversation_id, status=EscalationStatus.CLOSED
+        )
+        .exclude(hubspot_thread_id="")
+        .order_by("-closed_at", "-created_at")
+        .first()
+    )
+    if previous is None or previous.inbox_id != esc.inbox_id or previous.hubspot_close_pending:
+        return
+    esc.reopened_from = previous
+    esc.reopens_thread_id = previous.hubspot_thread_id
+    esc.integration_thread_id = previous.integration_thread_id
 
 
 def _to_agent(

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from conversations import closing, events, queue
+from conversations import briefing, closing, events, queue, queue_updates
 from conversations.models import (
     CloseReason,
     Escalation,
@@ -29,7 +29,7 @@ from conversations.models import (
     MessageDirection,
     PublishStatus,
 )
-from core import metrics
+from core import jobs, metrics
 
 TERMINAL = (EscalationStatus.CLOSED, EscalationStatus.FAILED)
 
@@ -50,7 +50,10 @@ def mark_open(escalation: Escalation, *, thread_id: str, at: dt.datetime | None 
         esc = _locked(escalation)
         if thread_id and not esc.hubspot_thread_id:
             esc.hubspot_thread_id = str(thread_id)
-            esc.save(update_fields=["hubspot_thread_id", "updated_at"])
+            # The agent's briefing is owed from now; posted after commit, never holding this up.
+            briefing.owe(esc)
+            esc.save(update_fields=["hubspot_thread_id", "briefing_status", "briefing_due_at", "updated_at"])
+            jobs.enqueue_on_commit(jobs.POST_BRIEFING, str(esc.pk), what=f"briefing of escalation {esc.pk}")
         changed = _open_locked(esc, at or timezone.now())
     escalation.refresh_from_db()
     return changed
@@ -63,20 +66,37 @@ def _open_locked(esc: Escalation, at: dt.datetime) -> bool:
         return False
     esc.status = EscalationStatus.OPEN
     esc.opened_at = at
-    esc.save(update_fields=["status", "opened_at", "updated_at"])
+    # Where the user stands as the thread opens (null once an agent has it); later material
+    # changes go out as escalation.queue_updated, compared with this.
+    position = queue.queue_for(esc, now=max(at, esc.created_at))
+    queue_updates.remember_sent(esc, position, timezone.now())
+    esc.save(
+        update_fields=[
+            "status",
+            "opened_at",
+            "queue_position_sent",
+            "queue_estimate_sent",
+            "queue_sent_at",
+            "updated_at",
+        ]
+    )
     events.emit(
         esc,
         EventType.OPENED,
-        {
-            "hubspot_thread_id": esc.hubspot_thread_id,
-            "inbox_id": _inbox_id(esc),
-            # Where the user stands as the thread opens (null once an agent has it).
-            "queue": queue.queue_for(esc, now=max(at, esc.created_at)),
-        },
+        {"hubspot_thread_id": esc.hubspot_thread_id, "inbox_id": _inbox_id(esc), "queue": position},
         dedupe_key="opened",
         occurred_at=at,
     )
+    _queue_moved(esc)
     return True
+
+
+def _queue_moved(esc: Escalation) -> None:
+    """The inbox's queue changed (a start, an assignment, an end): refresh the others' places."""
+    if esc.inbox_id:
+        jobs.enqueue_on_commit(
+            jobs.REFRESH_QUEUE, esc.inbox_id, what=f"queue refresh of inbox {esc.inbox_id}"
+        )
 
 
 def mark_assigned(
@@ -103,6 +123,7 @@ def _assign_locked(esc: Escalation, actor_id: str, name: str, email: str, at: dt
             esc.status = EscalationStatus.OPEN
         esc.assignment_changed_at = at
         esc.save()
+        _queue_moved(esc)
         return False
     if esc.agent_actor_id == actor_id and esc.status == EscalationStatus.ASSIGNED:
         return False
@@ -120,6 +141,7 @@ def _assign_locked(esc: Escalation, actor_id: str, name: str, email: str, at: dt
         occurred_at=at,
     )
     metrics.escalation_assigned(esc, at)
+    _queue_moved(esc)
     return True
 
 
@@ -146,6 +168,7 @@ def mark_closed(escalation: Escalation, *, reason: str, at: dt.datetime | None =
             occurred_at=at,
         )
         metrics.escalation_closed(esc)
+        _queue_moved(esc)
     escalation.refresh_from_db()
     return True
 
@@ -169,6 +192,7 @@ def mark_failed(escalation: Escalation, *, reason: str, message: str, at: dt.dat
             dedupe_key="failed",
             occurred_at=at,
         )
+        _queue_moved(esc)
     escalation.refresh_from_db()
     return True
 

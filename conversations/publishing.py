@@ -11,6 +11,7 @@ the original message.
 from __future__ import annotations
 
 import logging
+import uuid
 
 from django.utils import timezone
 
@@ -26,7 +27,13 @@ from connections.hubspot import (
 from connections.hubspot.channels import OPAQUE_ID
 from connections.models import CustomChannel
 from conversations import lifecycle
-from conversations.escalations import contact_not_found_message, find_contact, sender_identity
+from conversations.escalations import (
+    contact_not_found_message,
+    find_contact,
+    missing_create_scope_message,
+    new_contact_properties,
+    sender_identity,
+)
 from conversations.models import (
     Escalation,
     EscalationMessage,
@@ -114,17 +121,26 @@ def publish_pending(escalation_id) -> int:
     if not esc.hubspot_contact_id and esc.status == EscalationStatus.REQUESTED:
         # The request-time search could not reach HubSpot; an unknown user must not publish.
         check = find_contact(client, esc)
+        if not check.contact_id and esc.connection.unknown_contact == "create":
+            refusal = _create_unknown_contact(client, esc, check)
+            if refusal:
+                lifecycle.mark_failed(esc, reason=FailureReason.CONTACT_NOT_FOUND, message=refusal)
+                return 0
         if not check.contact_id:
             lifecycle.mark_failed(
                 esc, reason=FailureReason.CONTACT_NOT_FOUND, message=contact_not_found_message(check)
             )
             return 0
-        Escalation.objects.filter(pk=esc.pk).update(**check.apply_to(esc))
+        Escalation.objects.filter(pk=esc.pk).update(
+            contact_created=esc.contact_created, **check.apply_to(esc)
+        )
     channel_id = _channel_id(esc)
     if esc.inbox and esc.inbox.channel_account_id and not esc.inbox.delivery_identifier:
         # Registered before delivery identifiers: have registration replace the account first.
         registration.request_identifier_upgrade(esc.connection)
         raise NotReady("the inbox's channel account has no delivery identifier yet; registration queued")
+    if esc.reopens_thread_id and not esc.hubspot_thread_id and not _reopen_thread(client, esc):
+        return 0
     pending = esc.messages.filter(
         direction=MessageDirection.TO_AGENT, publish_status=PublishStatus.PENDING
     ).order_by("position")
@@ -150,6 +166,52 @@ def publish_pending(escalation_id) -> int:
         if thread_id and not esc.hubspot_thread_id:
             lifecycle.mark_open(esc, thread_id=thread_id)
     return published
+
+
+def _reopen_thread(client: HubSpotClient, esc: Escalation) -> bool:
+    """Reopen policy "same_thread": set the closed thread back to OPEN (HubSpot's thread update;
+    a no-op on an open thread, so a retried task may repeat it) before publishing into it. If
+    HubSpot will not (the thread was archived or deleted), the escalation takes a new thread and
+    says why in `reopen_error`. False when the escalation failed instead (the grant is unusable)."""
+    try:
+        client.update_thread(esc.reopens_thread_id, status="OPEN")
+    except RETRYABLE_ERRORS:
+        raise
+    except HubSpotAuthError as exc:
+        lifecycle.mark_failed(esc, reason=FailureReason.CONNECTION_ERROR, message=str(exc))
+        return False
+    except HubSpotError as exc:
+        log.info(
+            "escalation %s: thread %s not reopened, a new one instead: %s", esc.pk, esc.reopens_thread_id, exc
+        )
+        esc.reopen_error = f"HubSpot did not reopen thread {esc.reopens_thread_id}: {exc}"
+        esc.reopens_thread_id = ""
+        esc.integration_thread_id = str(uuid.uuid4())
+        Escalation.objects.filter(pk=esc.pk).update(
+            reopen_error=esc.reopen_error,
+            reopens_thread_id="",
+            integration_thread_id=esc.integration_thread_id,
+        )
+    return True
+
+
+def _create_unknown_contact(client: HubSpotClient, esc: Escalation, check) -> str:
+    """The connection's `create` policy, at publish time (the start could not search HubSpot).
+    Sets `check.contact_id`; returns why the contact could not be created ("" when it was).
+    RETRYABLE_ERRORS propagate: the retried task searches first, so a create whose answer was
+    lost is found by that search instead of being made twice (once HubSpot's index has it)."""
+    missing = missing_create_scope_message(esc.connection)
+    if missing:
+        return missing
+    try:
+        created = client.create_contact(new_contact_properties(esc))
+    except RETRYABLE_ERRORS:
+        raise
+    except HubSpotError as exc:
+        return f"HubSpot refused to create the contact: {exc}"
+    check.contact_id = str(created["id"])
+    esc.contact_created = True
+    return ""
 
 
 def _refused(esc: Escalation, message: EscalationMessage, exc: HubSpotError) -> None:

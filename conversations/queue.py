@@ -118,25 +118,34 @@ def position(esc: Escalation) -> int:
     return ahead + 1
 
 
-def queue_for(esc: Escalation, *, now: dt.datetime | None = None) -> dict | None:
-    """`{position, estimated_wait_seconds, basis}` while the escalation waits for an agent, else None."""
+def queue_for(
+    esc: Escalation,
+    *,
+    now: dt.datetime | None = None,
+    samples: list[Sample] | None = None,
+    schedule: Schedule | None = None,
+    place: int | None = None,
+) -> dict | None:
+    """`{position, estimated_wait_seconds, basis}` while the escalation waits for an agent, else None;
+    an inbox with opening hours adds `open_now` and `next_opening_at`. `samples`, `schedule` and
+    `place`: the inbox's `recent_samples`, `schedule_for` and the position, when the caller already
+    has them (a list page computes them once per inbox)."""
     if not esc.inbox_id or not is_waiting(esc):
         return None
     now = now or timezone.now()
-    schedule = schedule_for(esc.inbox)
-    samples = recent_samples(esc.inbox_id, now=now, schedule=schedule)
+    if schedule is None:
+        schedule = schedule_for(esc.inbox)
+    if samples is None:
+        samples = recent_samples(esc.inbox_id, now=now, schedule=schedule)
+    place = position(esc) if place is None else place
     if schedule.always_open:
         estimate = estimate_wait(samples, started_at=esc.created_at, now=now)
-        return {
-            "position": position(esc),
-            "estimated_wait_seconds": estimate.seconds,
-            "basis": estimate.basis,
-        }
+        return {"position": place, "estimated_wait_seconds": estimate.seconds, "basis": estimate.basis}
     waited = schedule.open_seconds(esc.created_at, now)
     estimate = estimate_wait(samples, started_at=esc.created_at, now=now, waited=waited)
     opening = schedule.next_opening(now)
     return {
-        "position": position(esc),
+        "position": place,
         "estimated_wait_seconds": wall_clock_wait(schedule, now, estimate.seconds),
         "basis": estimate.basis,
         "open_now": opening == now,
@@ -157,3 +166,51 @@ def wall_clock_wait(schedule: Schedule, now: dt.datetime, business_seconds: int 
 
 def _iso(at: dt.datetime | None) -> str | None:
     return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if at else None
+
+
+def queues_for_page(escalations, *, now: dt.datetime | None = None) -> dict:
+    """`queue_for` of each waiting escalation among `escalations` (a list page), by pk, with the
+    queue, the schedule and the history read once per inbox that has one waiting (not per row)."""
+    now = now or timezone.now()
+    waiting = [e for e in escalations if e.inbox_id and is_waiting(e)]
+    found: dict = {}
+    for inbox_id in {e.inbox_id for e in waiting}:
+        of_inbox = [e for e in waiting if e.inbox_id == inbox_id]
+        line = list(
+            Escalation.objects.filter(inbox_id=inbox_id, status__in=WAITING_STATUSES, agent_actor_id="")
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)
+        )
+        places = {pk: index + 1 for index, pk in enumerate(line)}
+        schedule = schedule_for(of_inbox[0].inbox)
+        samples = recent_samples(inbox_id, now=now, schedule=schedule)
+        for esc in of_inbox:
+            found[esc.pk] = queue_for(
+                esc, now=now, samples=samples, schedule=schedule, place=places.get(esc.pk, len(line) + 1)
+            )
+    return found
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def describe_wait(seconds: int | None) -> str:
+    """ "about 4 minutes" for a person; "" when there is no estimate."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return "less than a minute"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+    hours = round(seconds / 3600, 1)
+    return f"about {hours:g} hours"
+
+
+def describe(queue: dict) -> str:
+    """ "You are 3rd in line, about 4 minutes" (or "You are next in line")."""
+    place = "next" if queue["position"] == 1 else ordinal(queue["position"])
+    wait = describe_wait(queue.get("estimated_wait_seconds"))
+    return f"You are {place} in line" + (f", {wait}" if wait else "")

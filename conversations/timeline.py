@@ -20,6 +20,7 @@ from conversations.admin.display import url_without_query
 from conversations.endings import ended_by
 from conversations.models import (
     BotApiRequest,
+    BriefingStatus,
     CallbackAttempt,
     DeliveryStatus,
     Escalation,
@@ -313,6 +314,77 @@ def _sla_entries(esc: Escalation) -> list[Entry]:
     return entries
 
 
+def _briefing_entries(esc: Escalation) -> list[Entry]:
+    """The agent's briefing comment (conversations/briefing.py): posted, still owed, or refused."""
+    at = esc.briefing_posted_at or esc.opened_at or esc.created_at
+    attempts = [f"{esc.briefing_attempts} attempt(s)"] if esc.briefing_attempts > 1 else []
+    if esc.briefing_status == BriefingStatus.POSTED:
+        return [
+            Entry(
+                at=at,
+                source="HubSpot publish",
+                title="Agent briefed (internal comment in the thread)",
+                detail=f"HubSpot message {esc.briefing_message_id}",
+                tone="ok",
+                order=8,
+                extra=attempts,
+            )
+        ]
+    if esc.briefing_status == BriefingStatus.PENDING:
+        detail = esc.briefing_error or "Queued; retried with backoff until HubSpot takes it."
+        return [
+            Entry(
+                at=at,
+                source="HubSpot publish",
+                title="Briefing the agent",
+                detail=detail,
+                tone="bad" if esc.briefing_error else "busy",
+                order=8,
+                extra=attempts,
+            )
+        ]
+    if esc.briefing_status == BriefingStatus.FAILED:
+        return [
+            Entry(
+                at=at,
+                source="HubSpot publish",
+                title="The agent's briefing was not posted",
+                detail=esc.briefing_error,
+                tone="bad",
+                order=8,
+                extra=attempts,
+            )
+        ]
+    return []
+
+
+def _reopen_entries(esc: Escalation) -> list[Entry]:
+    """Reopen policy "same_thread": this escalation continues a closed one's HubSpot thread."""
+    if esc.reopen_error:
+        return [
+            Entry(
+                at=esc.created_at,
+                source="HubSpot publish",
+                title="The closed thread was not reopened: a new thread instead",
+                detail=esc.reopen_error,
+                tone="busy",
+                order=2,
+            )
+        ]
+    if esc.reopened_from_id and esc.hubspot_thread_id:
+        return [
+            Entry(
+                at=esc.opened_at or esc.created_at,
+                source="HubSpot publish",
+                title=f"Reopened HubSpot thread {esc.hubspot_thread_id}",
+                detail=f"Continues escalation {esc.reopened_from_id} (reopen policy: same thread).",
+                tone="ok",
+                order=2,
+            )
+        ]
+    return []
+
+
 def build(esc: Escalation, messages: list[EscalationMessage]) -> list[Entry]:
     """The timeline, oldest first. `messages` are the escalation's, already loaded for the transcript."""
     entries = (
@@ -322,5 +394,7 @@ def build(esc: Escalation, messages: list[EscalationMessage]) -> list[Entry]:
         + _webhook_entries(esc)
         + _callback_entries(esc)
         + _sla_entries(esc)
+        + _briefing_entries(esc)
+        + _reopen_entries(esc)
     )
     return sorted(entries, key=lambda e: (e.at, e.order))

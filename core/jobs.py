@@ -30,6 +30,8 @@ _CREDENTIALS = re.compile(r"://[^/@\s]*@")
 
 # The tasks work is handed to, by name (the names Celery gives them: module path + function).
 PUBLISH_ESCALATION = "conversations.tasks.publishing.publish_escalation"
+REFRESH_QUEUE = "conversations.tasks.queue.refresh_queue"
+POST_BRIEFING = "conversations.tasks.briefing.post_briefing"
 CLOSE_HUBSPOT_THREAD = "conversations.tasks.publishing.close_hubspot_thread"
 PROCESS_HUBSPOT_EVENTS = "conversations.tasks.webhooks.process_hubspot_events"
 DELIVER_CALLBACKS = "conversations.tasks.callbacks.deliver_callbacks"

@@ -110,7 +110,11 @@ def _ensure_visitor_actor(thread: SandboxThread) -> None:
 
 
 def ensure_integrator_actor(channel: SandboxChannel, portal_id: int) -> str:
-    app = channel.app
+    return ensure_integrator_actor_for_app(channel.app, portal_id)
+
+
+def ensure_integrator_actor_for_app(app, portal_id: int) -> str:
+    """The app's INTEGRATOR actor in the portal ("I-<appId>"), the author of what it posts."""
     actor_id = f"I-{app.app_id}"
     SandboxActor.objects.get_or_create(
         portal_id=portal_id,
@@ -345,6 +349,27 @@ def publish_message(
         if client_type == "HUBSPOT" and direction == SandboxMessage.Direction.OUTGOING:
             emit_channel_event(channel, "OUTGOING_CHANNEL_MESSAGE_CREATED", outgoing_message_payload(message))
     return message, True
+
+
+def add_comment(thread: SandboxThread, *, text: str, rich_text: str, attachments: list[dict], actor_id: str):
+    """An internal comment (type COMMENT): stored in the thread for the inbox's users, never sent to
+    the visitor (no channel webhook); HubSpot still announces it as conversation.newMessage."""
+    with transaction.atomic():
+        message = SandboxMessage.objects.create(
+            thread=thread,
+            message_id=uuid.uuid4().hex,
+            type="COMMENT",
+            text=text,
+            rich_text=rich_text,
+            attachments=attachments,
+            senders=[{"actorId": actor_id}],
+            recipients=[],
+            created_by=actor_id,
+            client_type="INTEGRATION",
+            created_at=timezone.now(),
+        )
+        emit_conversation_event(thread, "conversation.newMessage", message=message)
+    return message
 
 
 def _agent_sender(portal_id: int, actor_id: str, account: SandboxChannelAccount) -> dict:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
+from django.utils.html import escape
 
 from sandbox.models import (
     SandboxActor,
@@ -175,6 +176,14 @@ def message_json(message: SandboxMessage) -> dict:
             "truncationStatus": "NOT_TRUNCATED",
             "inReplyToId": message.in_reply_to_id or None,
             "status": _status_json(message),
+        }
+    elif message.type == "COMMENT":
+        files = _files_for(message.attachments)
+        data |= {
+            "text": message.text,
+            # Required in HubSpot's COMMENT model: the plain text as HTML when none was sent.
+            "richText": message.rich_text or f"<p>{escape(message.text)}</p>",
+            "attachments": [attachment_json(a, files) for a in message.attachments],
         }
     data |= message.extra
     return _compact(data)

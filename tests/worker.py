@@ -83,6 +83,7 @@ def process_env(broker: str | None = None) -> dict:
     env.pop("TEST_CELERY_BROKER_URL", None)
     if broker:
         env["TEST_CELERY_BROKER_URL"] = broker
+    env["HITL_QUEUE_UPDATE_MIN_SECONDS"] = str(settings.HITL_QUEUE_UPDATE_MIN_SECONDS)
     schedule = getattr(settings, "HITL_CALLBACK_RETRY_SCHEDULE", None)
     if schedule:
         env["HITL_CALLBACK_RETRY_SCHEDULE"] = ",".join(str(s) for s in schedule)

@@ -66,9 +66,12 @@ class ConnectionAdmin(TenantScopedAdmin):
         "callback_signature",
         "unknown_contact",
         "outside_hours",
+        "reopen_policy",
     )
     readonly_fields = tuple(
-        f for f in fields if f not in ("name", "callback_signature", "unknown_contact", "outside_hours")
+        f
+        for f in fields
+        if f not in ("name", "callback_signature", "unknown_contact", "outside_hours", "reopen_policy")
     )
     inlines = (SlaThresholdInline,)
 

@@ -25,6 +25,8 @@ MESSAGE_DIRECTIONS = ("INCOMING", "OUTGOING")
 MESSAGE_STATUS_TYPES = ("SENT", "FAILED", "READ")
 FILE_USAGE_TYPES = ("AUDIO", "IMAGE", "OTHER", "STICKER", "VOICE_RECORDING")
 THREAD_STATUSES = ("OPEN", "CLOSED")
+#: The longest comment text (and richText) the portal sends; the sandbox refuses longer (contract §6.3).
+COMMENT_TEXT_LIMIT = 65_536
 
 
 def participant(
@@ -235,15 +237,27 @@ class InboxAPI:
             "threads.messages.get", path_params={"threadId": thread_id, "messageId": message_id}
         )
 
-    def post_comment(self, thread_id: int | str, text: str) -> dict[str, Any]:
-        """An internal note in the thread (type COMMENT): agents see it, the visitor does not."""
-        if not text.strip():
-            raise ValueError("a comment needs text")
-        return self._call(
-            "threads.messages.create",
-            path_params={"threadId": thread_id},
-            json={"type": "COMMENT", "text": text},
-        )
+    def post_comment(
+        self,
+        thread_id: int | str,
+        text: str,
+        *,
+        rich_text: str | None = None,
+        attachments: Iterable[dict[str, Any]] = (),
+    ) -> dict[str, Any]:
+        """An internal comment in a thread (`PublicCommentEgg`, contract §6.3): seen by the inbox's
+        users only, never sent to the visitor. `text` is the plain form (notifications, search),
+        `rich_text` the HTML the inbox shows when given; `attachments` are FILE attachments.
+        Returns the created `PublicMessage` of type COMMENT. Not retried by the transport after an
+        ambiguous failure (no idempotency id): a caller that retries checks the thread first."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("a comment needs a non-empty text")
+        if len(text) > COMMENT_TEXT_LIMIT or (rich_text and len(rich_text) > COMMENT_TEXT_LIMIT):
+            raise ValueError(f"a comment's text and richText are limited to {COMMENT_TEXT_LIMIT} characters")
+        body: dict[str, Any] = {"type": "COMMENT", "text": text, "attachments": list(attachments)}
+        if rich_text:
+            body["richText"] = rich_text
+        return self._call("threads.messages.create", path_params={"threadId": thread_id}, json=body)
 
     def get_actor(self, actor_id: str) -> dict[str, Any]:
         return self._call("actors.get", path_params={"actorId": actor_id})

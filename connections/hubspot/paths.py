@@ -124,7 +124,8 @@ ENDPOINTS: dict[str, dict[str, Endpoint]] = {
     "threads.update": {"v3": Endpoint("PATCH", _INBOX3 + "/threads/{threadId}")},
     "threads.messages.list": {"v3": Endpoint("GET", _INBOX3 + "/threads/{threadId}/messages")},
     "threads.messages.get": {"v3": Endpoint("GET", _INBOX3 + "/threads/{threadId}/messages/{messageId}")},
-    # Creates a message (a COMMENT here): not replayed after an ambiguous failure.
+    # A comment (internal note) into a thread. Not idempotent: HubSpot takes no idempotency id
+    # here, so it is never replayed after an ambiguous failure (it could post the comment twice).
     "threads.messages.create": {
         "v3": Endpoint("POST", _INBOX3 + "/threads/{threadId}/messages", idempotent=False)
     },

@@ -90,6 +90,16 @@ class Connection(models.Model):
         help_text="What a start does while its inbox is closed (the inbox's opening hours and "
         "holidays). An inbox without opening hours is always open.",
     )
+    reopen_policy = models.CharField(
+        max_length=12,
+        choices=[
+            ("new_thread", "A new HubSpot thread"),
+            ("same_thread", "Reopen the closed thread"),
+        ],
+        default="new_thread",
+        help_text="When a bot starts again for a conversation whose escalation was closed: a fresh "
+        "thread in the inbox, or the closed thread set back to open so the agent sees the history.",
+    )
     callback_signature = models.CharField(
         "callback signature scheme",
         max_length=20,

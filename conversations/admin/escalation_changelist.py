@@ -19,6 +19,8 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
+from conversations.queue import queues_for_page
+
 COUNT_CAP = 10_000
 ROWS_NOT_NEEDED = "_escalation_rows_not_needed"
 
@@ -45,6 +47,10 @@ class EscalationChangeList(ChangeList):
             self.paginator = None
             return
         super().get_results(request)
+        # The queue column's figures for the page's waiting rows, computed together.
+        queues = queues_for_page(self.result_list)
+        for esc in self.result_list:
+            esc.page_queue = queues.get(esc.pk)
 
 
 def filtered_queryset(model_admin, request, *, drop: tuple[str, ...] = ()):

@@ -40,6 +40,7 @@ from django.utils.dateparse import parse_datetime
 
 from conversations.admin.escalation_changelist import filtered_queryset
 from conversations.admin.escalation_display import iso, version_of
+from conversations.queue import queues_for_page
 from core.hostile_input import date_in_range
 
 POLL_MS = 3000
@@ -85,6 +86,10 @@ def respond(model_admin, request):
     )
     more = len(rows) > MAX_ROWS
     rows = rows[:MAX_ROWS]
+    # The Queue column, as on the page (a queue move touches updated_at, so moved rows come here).
+    queues = queues_for_page(rows)
+    for row in rows:
+        row.page_queue = queues.get(row.pk)
     cursor = max([since, *(row.updated_at for row in rows)])
     return JsonResponse(
         {

@@ -44,6 +44,7 @@ from conversations.models import (
     MessageDirection,
     PublishStatus,
 )
+from conversations.queue import describe_wait, ordinal
 from conversations.search import escalation_search
 from core.templatetags.hitl_time import exact_text, when
 from tenants.admin_mixins import TenantScopedAdmin
@@ -73,6 +74,7 @@ class EscalationAdmin(TenantScopedAdmin):
         "title_col",
         "contact_col",
         "agent_col",
+        "queue_col",
         "inbox_col",
         "thread_col",
         "opened_col",
@@ -139,6 +141,21 @@ class EscalationAdmin(TenantScopedAdmin):
     @admin.display(description="Agent")
     def agent_col(self, obj):
         return display.agent_label(obj) or "—"
+
+    @admin.display(description="Queue")
+    def queue_col(self, obj):
+        """Waiting rows: the place in the inbox's queue and the estimated wait (conversations/queue.py)."""
+        found = getattr(obj, "page_queue", None)
+        if not found:
+            return "—"
+        wait = describe_wait(found["estimated_wait_seconds"]) or "no estimate yet"
+        return format_html(
+            '<span class="esc-queue" title="Estimate basis: {}">{} in line</span><br>'
+            '<span class="esc-quiet">{}</span>',
+            found["basis"],
+            ordinal(found["position"]),
+            wait,
+        )
 
     @admin.display(description="Inbox")
     def inbox_col(self, obj):

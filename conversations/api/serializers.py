@@ -304,8 +304,8 @@ class EventSerializer(serializers.Serializer):
 
     id = serializers.UUIDField(help_text="The same on every retry: the bot's dedupe key.")
     type = serializers.CharField(
-        help_text="escalation.opened, escalation.assigned, escalation.message, escalation.closed, "
-        "escalation.failed, escalation.sla_breached; ping (test events, callbacks only). "
+        help_text="escalation.opened, escalation.queue_updated, escalation.assigned, escalation.message, "
+        "escalation.closed, escalation.failed, escalation.sla_breached; ping (test events, callbacks only). "
         "Ignore types you do not know."
     )
     escalation_id = serializers.UUIDField(allow_null=True, help_text="null only in ping.")

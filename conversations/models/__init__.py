@@ -3,6 +3,7 @@ owe the bot with every callback attempt, and every HubSpot webhook we received."
 
 from conversations.models.api_requests import BotApiRequest
 from conversations.models.escalations import (
+    BriefingStatus,
     CloseReason,
     Escalation,
     EscalationStatus,
@@ -16,6 +17,7 @@ from conversations.models.webhooks import HubSpotEvent, WebhookReceipt
 __all__ = [
     "ActionStatus",
     "BotApiRequest",
+    "BriefingStatus",
     "CallbackAttempt",
     "CloseReason",
     "DeliveryStatus",

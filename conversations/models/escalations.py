@@ -29,6 +29,15 @@ class FailureReason(models.TextChoices):
     CONNECTION_ERROR = "connection_error", "The HubSpot connection is not usable"
 
 
+class BriefingStatus(models.TextChoices):
+    """The internal comment that briefs the agent when the HubSpot thread opens."""
+
+    NOT_DUE = "", "Not due (no thread yet)"
+    PENDING = "pending", "Owed"
+    POSTED = "posted", "Posted"
+    FAILED = "failed", "Refused by HubSpot"
+
+
 class CloseReason(models.TextChoices):
     AGENT_CLOSED = "agent_closed", "Closed by the agent"
     BOT_CLOSED = "bot_closed", "Closed by the bot"
@@ -69,6 +78,14 @@ class Escalation(models.Model):
         max_length=64, default=uuid.uuid4, editable=False, help_text="Groups our messages into one thread."
     )
     hubspot_thread_id = models.CharField(max_length=32, blank=True, db_index=True)
+    # Reopen policy "same_thread": the closed escalation whose HubSpot thread this one reopens, and
+    # that thread until it is confirmed open (then it is hubspot_thread_id). `reopen_error` says why
+    # a new thread was made instead (the old one archived or gone).
+    reopened_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reopens_thread_id = models.CharField(max_length=32, blank=True)
+    reopen_error = models.TextField(blank=True)
     hubspot_contact_id = models.CharField(max_length=32, blank=True)
     # Other contacts with the same phone or email (a CRM's duplicates): the rule picked
     # hubspot_contact_id (docs/handoff.md), these are kept for a person to merge or check.
@@ -101,6 +118,23 @@ class Escalation(models.Model):
     hubspot_close_pending = models.BooleanField(default=False)
     hubspot_closed_at = models.DateTimeField(null=True, blank=True)
     hubspot_close_error = models.TextField(blank=True)
+
+    # The agent's briefing (conversations/briefing.py): owed once the thread exists, posted by a
+    # task with backoff and re-queued by `sweep_owed_briefings`; never holds the escalation up.
+    briefing_status = models.CharField(max_length=10, choices=BriefingStatus.choices, blank=True, default="")
+    briefing_attempts = models.PositiveSmallIntegerField(default=0)
+    briefing_error = models.TextField(blank=True)
+    briefing_message_id = models.CharField(max_length=64, blank=True)
+    briefing_posted_at = models.DateTimeField(null=True, blank=True)
+    # When the next attempt is due (a retry's countdown): the sweep leaves alone what a task will retry.
+    briefing_due_at = models.DateTimeField(null=True, blank=True)
+
+    # What the bot was last told of its queue (the opened event or the last queue_updated), so a
+    # refresh sends only material changes, at a bounded rate (conversations/queue_updates.py).
+    queue_position_sent = models.PositiveIntegerField(null=True, blank=True)
+    queue_estimate_sent = models.PositiveIntegerField(null=True, blank=True)
+    queue_sent_at = models.DateTimeField(null=True, blank=True)
+    queue_updates_sent = models.PositiveIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -143,6 +177,11 @@ class Escalation(models.Model):
             models.Index(Upper("contact_email"), name="escalation_contact_email_ci"),
             models.Index(fields=("contact_phone",), name="escalation_contact_phone"),
             models.Index(fields=("conversation_id",), name="escalation_conversation_id"),
+            models.Index(
+                fields=("briefing_due_at",),
+                condition=Q(briefing_status="pending"),
+                name="escalation_briefing_owed",
+            ),
             # The close sweep's question, over the few owed rows only.
             models.Index(
                 fields=("closed_at",), condition=Q(hubspot_close_pending=True), name="escalation_close_owed"

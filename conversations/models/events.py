@@ -17,6 +17,7 @@ class EventType(models.TextChoices):
     CLOSED = "escalation.closed"
     FAILED = "escalation.failed"
     SLA_BREACHED = "escalation.sla_breached"
+    QUEUE_UPDATED = "escalation.queue_updated"
 
 
 class DeliveryStatus(models.TextChoices):

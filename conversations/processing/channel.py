@@ -23,7 +23,7 @@ def on_outgoing_message(ctx: Context) -> Outcome:
 
 
 def find_escalation(ctx: Context):
-    return escalation_for_channel_message(ctx.connection, ctx.payload)
+    return escalation_for_channel_message(ctx.connection, ctx.payload, ctx.at)
 
 
 def on_channel_account(ctx: Context) -> Outcome:

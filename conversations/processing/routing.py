@@ -36,19 +36,32 @@ def connection_by_channel_account(event: HubSpotEvent) -> Connection | None:
     )
 
 
-def escalation_by_thread(connection: Connection, thread_id) -> Escalation | None:
+def _as_of(rows, at):
+    """The newest of `rows` started by `at`, else the newest. Under the reopen policy
+    "same_thread" several escalations share one HubSpot thread (and integrationThreadId): a late
+    or replayed event of the earlier one must not land on the one that reopened the thread.
+    One query: a thread has a handful of escalations at most."""
+    found = list(rows.order_by("-created_at")[:20])
+    if at is not None:
+        for esc in found:
+            if esc.created_at <= at:
+                return esc
+    return found[0] if found else None
+
+
+def escalation_by_thread(connection: Connection, thread_id, at=None) -> Escalation | None:
     if not thread_id:
         return None
-    return Escalation.objects.filter(connection=connection, hubspot_thread_id=str(thread_id)).first()
+    return _as_of(Escalation.objects.filter(connection=connection, hubspot_thread_id=str(thread_id)), at)
 
 
-def escalation_for_channel_message(connection: Connection, payload: dict) -> Escalation | None:
+def escalation_for_channel_message(connection: Connection, payload: dict, at=None) -> Escalation | None:
     """Our `integrationThreadId` echoed in `channelIntegrationThreadIds` first (contract §5.4), then
     HubSpot's thread id: the former works even before the publish response told us the thread."""
     ids = [str(i) for i in payload.get("channelIntegrationThreadIds") or [] if i]
     if ids:
-        found = Escalation.objects.filter(connection=connection, integration_thread_id__in=ids).first()
+        found = _as_of(Escalation.objects.filter(connection=connection, integration_thread_id__in=ids), at)
         if found:
             return found
     message = payload.get("message") or {}
-    return escalation_by_thread(connection, message.get("conversationsThreadId"))
+    return escalation_by_thread(connection, message.get("conversationsThreadId"), at)

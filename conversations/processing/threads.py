@@ -105,4 +105,4 @@ def on_new_message(ctx: Context) -> Outcome:
 
 
 def find_escalation(ctx: Context):
-    return escalation_by_thread(ctx.connection, ctx.event.object_id)
+    return escalation_by_thread(ctx.connection, ctx.event.object_id, ctx.at)

@@ -383,6 +383,11 @@ HITL_CALLBACK_SWEEP_SECONDS = env.float("HITL_CALLBACK_SWEEP_SECONDS", default=5
 HITL_SWEEP_GRACE_SECONDS = env.int("HITL_SWEEP_GRACE_SECONDS", default=30)
 # How often SLA thresholds are checked: a breach is seen at most this late.
 HITL_SLA_SWEEP_SECONDS = env.float("HITL_SLA_SWEEP_SECONDS", default=30.0)
+# escalation.queue_updated (conversations/queue_updates.py): at most one per escalation in this
+# many seconds (the opened event counts), and how often beat re-checks every waiting escalation
+# (the estimate moves with the time waited; a change held back by the rate goes out then).
+HITL_QUEUE_UPDATE_MIN_SECONDS = env.int("HITL_QUEUE_UPDATE_MIN_SECONDS", default=30)
+HITL_QUEUE_SWEEP_SECONDS = env.float("HITL_QUEUE_SWEEP_SECONDS", default=30.0)
 # Periodic sweeps (django_celery_beat's DatabaseScheduler copies them into its tables at start):
 # due callback retries, the assignment timeout, messages left pending after a task gave up (or an
 # eager run could not reach HubSpot), thread closes owed likewise, and webhook events whose
@@ -394,6 +399,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     "hitl-sweep-owed-thread-closes": {
         "task": "conversations.tasks.publishing.sweep_owed_thread_closes",
+        "schedule": 60.0,
+    },
+    "hitl-sweep-queue-updates": {
+        "task": "conversations.tasks.queue.sweep_queue_updates",
+        "schedule": HITL_QUEUE_SWEEP_SECONDS,
+    },
+    "hitl-sweep-owed-briefings": {
+        "task": "conversations.tasks.briefing.sweep_owed_briefings",
         "schedule": 60.0,
     },
     "hitl-sweep-due-callbacks": {

@@ -14,8 +14,15 @@ from sandbox.api import auth
 from sandbox.api.endpoint import endpoint, json_body, no_content, ok, route
 from sandbox.api.errors import ApiError, not_found, validation_error
 from sandbox.api.params import flag, ints, list_page, parse_timestamp
-from sandbox.api.validation import boolean, one_of
-from sandbox.models import SandboxActor, SandboxChannel, SandboxInbox, SandboxMessage, SandboxThread
+from sandbox.api.validation import boolean, integer_id, one_of, require, string
+from sandbox.models import (
+    SandboxActor,
+    SandboxChannel,
+    SandboxFile,
+    SandboxInbox,
+    SandboxMessage,
+    SandboxThread,
+)
 from sandbox.serializers import actor_json, inbox_json, iso, message_json, thread_json
 
 READ = ("conversations.read",)
@@ -179,6 +186,67 @@ def get_thread_message(request, thread_id: int, message_id: str):
     return ok(message_json(message))
 
 
+COMMENT_EGG = "PublicCommentEgg"
+MESSAGE_TYPES = ("MESSAGE", "COMMENT")
+COMMENT_FIELDS = ("type", "text", "richText", "attachments")
+# HubSpot publishes no figure; the sandbox holds comments to the size the portal's client allows
+# (contract §6.3), so an over-long body fails here as a refusal rather than passing silently.
+COMMENT_TEXT_LIMIT = 65_536
+
+
+@endpoint(auth_kind=auth.BEARER, scopes=WRITE)
+def create_thread_message(request, thread_id: int):
+    """`PublicConversationsMessageEgg | PublicCommentEgg`, by `type`. Only comments are simulated:
+    agents' messages come from the console, as a person in HubSpot's inbox would write them."""
+    thread = portal_thread(request, thread_id)
+    data = json_body(request)
+    require(data, "PublicMessageEgg", "type")
+    kind = one_of(data["type"], MESSAGE_TYPES, "type", "MessageType")
+    if kind == "MESSAGE":
+        raise ApiError(
+            400,
+            "The sandbox does not send MESSAGE through the inbox API; reply from its console.",
+            "VALIDATION_ERROR",
+        )
+    unknown = sorted(set(data) - set(COMMENT_FIELDS))
+    if unknown:
+        raise validation_error(
+            f"Unrecognized field(s) for {COMMENT_EGG}: {', '.join(unknown)} (a comment carries only "
+            f"{', '.join(COMMENT_FIELDS)})",
+            field=unknown[0],
+        )
+    require(data, COMMENT_EGG, "text", "attachments")
+    text = string(data, "text", allow_empty=False)
+    rich_text = string(data, "richText") or ""
+    for name, value in (("text", text), ("richText", rich_text)):
+        if len(value) > COMMENT_TEXT_LIMIT:
+            raise validation_error(
+                f"{name} is {len(value)} characters long; at most {COMMENT_TEXT_LIMIT} are allowed",
+                field=name,
+            )
+    attachments = _comment_attachments(data["attachments"], request.caller.portal)
+    actor_id = domain.ensure_integrator_actor_for_app(request.caller.app, thread.portal_id)
+    message = domain.add_comment(
+        thread, text=text, rich_text=rich_text, attachments=attachments, actor_id=actor_id
+    )
+    return ok(message_json(message), status=201)
+
+
+def _comment_attachments(items, portal) -> list[dict]:
+    if not isinstance(items, list):
+        raise validation_error("attachments must be a list", field="attachments")
+    result = []
+    for index, item in enumerate(items):
+        where = f"attachments[{index}]"
+        if not isinstance(item, dict) or item.get("type") != "FILE":
+            raise validation_error(f"{where}: a comment's attachments are FILE attachments", field=where)
+        file_id = integer_id(item.get("fileId"), f"{where}.fileId")
+        if not SandboxFile.objects.filter(pk=file_id, portal=portal).exists():
+            raise validation_error(f"File {file_id} does not exist", field=f"{where}.fileId")
+        result.append({"type": "FILE", "fileId": str(file_id)})
+    return result
+
+
 # Actors -----------------------------------------------------------------------------------------
 
 
@@ -235,7 +303,7 @@ channels = route(GET=list_channels)
 channel_item = route(GET=get_channel)
 threads = route(GET=list_threads)
 thread_item = route(GET=get_thread, PATCH=update_thread, DELETE=archive_thread)
-thread_messages = route(GET=list_thread_messages)
+thread_messages = route(GET=list_thread_messages, POST=create_thread_message)
 thread_message_item = route(GET=get_thread_message)
 actor_item = route(GET=get_actor)
 actors_batch = route(POST=batch_read_actors)

@@ -242,7 +242,9 @@ def message_items(thread: SandboxThread) -> list[dict]:
         items.append(
             {
                 "message": message,
-                "is_event": message.type != "MESSAGE",
+                "is_event": message.type not in ("MESSAGE", "COMMENT"),
+                # Internal notes: the inbox's users see them, the visitor never does.
+                "is_comment": message.type == "COMMENT",
                 "incoming": message.direction == SandboxMessage.Direction.INCOMING,
                 "sender": sender_name,
                 "sender_actor": sender.get("actorId") or message.created_by,

@@ -89,6 +89,10 @@ def describe(envelope: dict) -> dict:
         }
     if kind == "escalation.opened":
         text = "Your conversation is waiting for an agent."
+        if data.get("queue"):
+            text += f" {queue_text(data['queue'])}."
+    elif kind == "escalation.queue_updated":
+        text = queue_text(data.get("queue") or {}) + "."
     elif kind == "escalation.assigned":
         text = f"{agent.get('name') or agent.get('email') or 'An agent'} joined the conversation."
     elif kind == "escalation.closed":
@@ -115,3 +119,30 @@ def lines(chat: DemoChat) -> list[dict]:
         else:
             shown.append(describe(entry.data))
     return shown
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def queue_text(queue: dict) -> str:
+    """ "You are 3rd in line, about 4 minutes", from an event's `queue`, as a bot would word it."""
+    position = queue.get("position")
+    if not isinstance(position, int) or position < 1:
+        return "You are in line"
+    text = "You are next in line" if position == 1 else f"You are {_ordinal(position)} in line"
+    seconds = queue.get("estimated_wait_seconds")
+    if isinstance(seconds, int | float):
+        minutes = round(seconds / 60)
+        text += ", less than a minute" if minutes < 1 else f", about {minutes} minute{'s' * (minutes != 1)}"
+    return text
+
+
+def current_queue(chat: DemoChat) -> str:
+    """The waiting user's place, from the newest event that told it; "" once the wait is over."""
+    latest = chat.entries.filter(kind=DemoChatEntry.Kind.EVENT).order_by("-sequence").first()
+    if latest is None or latest.type not in ("escalation.opened", "escalation.queue_updated"):
+        return ""
+    queue = (latest.data.get("data") or {}).get("queue")
+    return queue_text(queue) if queue else ""

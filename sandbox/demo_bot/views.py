@@ -112,6 +112,7 @@ def state(request: HttpRequest, chat_id: uuid.UUID) -> JsonResponse:
             "escalation_id": chat.escalation_id,
             "last_sequence": inbox.last_sequence(chat),
             "lines": inbox.lines(chat),
+            "queue": inbox.current_queue(chat),
         }
     )
 

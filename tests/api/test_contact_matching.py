@@ -129,3 +129,45 @@ def test_sandbox_refuses_a_second_contact_with_the_same_email(provisioned):
     with pytest.raises(HubSpotError) as refused:
         client.create_contact({"email": "ada@example.com", "firstname": "Ada"})
     assert refused.value.status == 409 and "Existing ID" in str(refused.value)
+
+
+def _search_unreachable_at_start(settings) -> None:
+    from sandbox.models import SandboxBehaviour
+
+    behaviour = SandboxBehaviour.current()
+    # More failures than the request-time client retries: the start accepts without a search.
+    behaviour.fail_next_requests = settings.HUBSPOT_MAX_RETRIES + 1
+    behaviour.fail_path_contains = "contacts/search"
+    behaviour.save()
+
+
+def test_the_deferred_search_creates_an_unknown_user_under_the_create_policy(bot, provisioned, settings):
+    use_policy("create")
+    _search_unreachable_at_start(settings)
+    body = start_body(user={"name": "Late Comer", "phone": "+44 7700 900098", "email": "late@example.com"})
+
+    response = bot.post("escalations/", body)
+
+    # Accepted unsearched; the publish task (eager, after commit) searched, found nobody,
+    # created the contact and published for it.
+    assert response.status_code == 201, response.text
+    esc = Escalation.objects.get(pk=response.json()["id"])
+    contact = SandboxContact.objects.get(phone="+447700900098")
+    assert (contact.firstname, contact.lastname) == ("Late", "Comer")
+    assert (esc.status, esc.hubspot_contact_id, esc.contact_created) == ("open", str(contact.pk), True)
+    assert [e["type"] for e in bot.get(f"escalations/{esc.pk}/events/").json()["results"]] == [
+        "escalation.opened"
+    ]
+
+
+def test_the_deferred_search_without_the_write_scope_fails_and_says_why(bot, provisioned, settings):
+    use_policy("create", scopes_without="crm.objects.contacts.write")
+    _search_unreachable_at_start(settings)
+
+    response = bot.post("escalations/", start_body(user={"name": "Late Comer", "phone": "+44 7700 900098"}))
+
+    assert response.status_code == 201, response.text
+    esc = Escalation.objects.get(pk=response.json()["id"])
+    assert (esc.status, esc.failure_reason, esc.contact_created) == ("failed", "contact_not_found", False)
+    assert "crm.objects.contacts.write" in esc.failure_message
+    assert not SandboxContact.objects.filter(phone="+447700900098").exists()

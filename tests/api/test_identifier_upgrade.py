@@ -47,7 +47,7 @@ def test_first_escalation_after_the_upgrade_registers_again_then_publishes(bot, 
     esc.refresh_from_db()
     assert list(esc.messages.values_list("publish_status", flat=True)) == [PublishStatus.PUBLISHED] * 3
     inbox = ConnectedInbox.objects.get(pk=esc.inbox_id)
-    messages = SandboxMessage.objects.filter(thread_id=int(esc.hubspot_thread_id))
+    messages = SandboxMessage.objects.filter(thread_id=int(esc.hubspot_thread_id), type="MESSAGE")
     assert messages.count() == 3
     for message in messages:
         assert message.thread.channel_account_id == int(inbox.channel_account_id)

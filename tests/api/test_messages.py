@@ -27,7 +27,7 @@ def escalation(bot) -> Escalation:
 def thread_texts(esc: Escalation) -> list[str]:
     esc.refresh_from_db()
     return list(
-        SandboxMessage.objects.filter(thread_id=int(esc.hubspot_thread_id))
+        SandboxMessage.objects.filter(thread_id=int(esc.hubspot_thread_id), type="MESSAGE")
         .order_by("created_at", "id")
         .values_list("text", flat=True)
     )
@@ -100,7 +100,7 @@ def test_oversized_attachment_is_413_and_nothing_stored_or_sent(bot, escalation,
     assert response.json()["error"] == "invalid_request"
     assert "attachments[0].content_base64: larger than 50 bytes" in response.json()["message"]
     assert escalation.messages.count() == 1 and not SandboxFile.objects.exists()
-    assert SandboxMessage.objects.count() == 1
+    assert SandboxMessage.objects.filter(type="MESSAGE").count() == 1
 
 
 def test_disallowed_type_is_415_for_base64_and_url(bot, escalation, live_server):

@@ -39,7 +39,9 @@ def test_message_already_in_hubspot_is_recorded_not_failed(bot, refused_call):
     esc = Escalation.objects.get()
     assert esc.status == EscalationStatus.OPEN and esc.hubspot_thread_id
     held = list(
-        SandboxMessage.objects.filter(thread_id=int(esc.hubspot_thread_id)).order_by("created_at", "id")
+        SandboxMessage.objects.filter(thread_id=int(esc.hubspot_thread_id), type="MESSAGE").order_by(
+            "created_at", "id"
+        )
     )
     ours = list(esc.messages.order_by("position"))
     assert len(held) == len(ours) == 3

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def thread_messages(esc: Escalation) -> list[SandboxMessage]:
     return list(
-        SandboxMessage.objects.filter(thread_id=int(esc.hubspot_thread_id)).order_by("created_at", "id")
+        SandboxMessage.objects.filter(thread_id=int(esc.hubspot_thread_id), type="MESSAGE").order_by(
+            "created_at", "id"
+        )
     )
 
 
@@ -69,7 +71,7 @@ def test_same_conversation_or_idempotency_key_returns_the_existing_escalation(bo
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     assert by_key.status_code == 200 and by_key.json()["id"] == first.json()["id"]
     assert Escalation.objects.count() == 1
-    assert SandboxMessage.objects.count() == 3
+    assert SandboxMessage.objects.filter(type="MESSAGE").count() == 3
 
 
 def test_unknown_contact_is_422_naming_the_search_and_nothing_is_stored_or_sent(bot):
@@ -139,7 +141,7 @@ def test_publish_retry_after_5xx_resumes_without_duplicates(bot, settings):
     esc.refresh_from_db()
     assert esc.status == EscalationStatus.OPEN
     assert [m.text.split(":")[0] for m in thread_messages(esc)] == ["Ada Lovelace needs help", "User", "Bot"]
-    assert SandboxMessage.objects.count() == 3
+    assert SandboxMessage.objects.filter(type="MESSAGE").count() == 3
 
 
 def test_permanent_refusal_fails_the_escalation_with_publish_failed(bot):

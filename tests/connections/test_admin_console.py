@@ -394,3 +394,22 @@ def test_renaming_is_audited(client, admin_a, conn_a):
     conn_a.refresh_from_db()
     assert conn_a.name == "Acme EU"
     assert AuditLogEntry.objects.get(action="connection.update").details == {"fields": ["name"]}
+
+
+def test_the_reopen_policy_is_chosen_on_the_connection_page(client, admin_a, conn_a):
+    client.force_login(admin_a)
+    assert conn_a.reopen_policy == "new_thread"
+    page = client.get(change_url(conn_a)).content.decode()
+    assert 'name="reopen_policy"' in page and "Reopen the closed thread" in page
+
+    response = client.post(
+        change_url(conn_a), {"name": conn_a.name, "reopen_policy": "same_thread", "_continue": "1"}
+    )
+
+    assert response.status_code == 302
+    conn_a.refresh_from_db()
+    assert conn_a.reopen_policy == "same_thread"
+    # A post without the field (a script renaming the connection) keeps it.
+    client.post(change_url(conn_a), {"name": "Renamed", "_continue": "1"})
+    conn_a.refresh_from_db()
+    assert (conn_a.name, conn_a.reopen_policy) == ("Renamed", "same_thread")

@@ -13,7 +13,7 @@ import datetime as dt
 from django.db import transaction
 
 from connections.models import Connection, ConnectionStatus, SlaKind, SlaThreshold
-from conversations import lifecycle, ping, watchdogs
+from conversations import lifecycle, ping, queue_updates, watchdogs
 from conversations.models import CloseReason, Escalation, EscalationEvent, FailureReason
 from tests.factories import HubSpotAppFactory, InboxFactory, TenantFactory
 
@@ -35,7 +35,19 @@ def generate() -> dict[str, dict]:
         title="Order #1042 never arrived",
     )
     lifecycle.mark_open(esc, thread_id="7301948561", at=AT)
+    # A second user waits behind the first; the first's assignment moves them up.
+    waiting = Escalation.objects.create(
+        connection=connection,
+        inbox=inbox,
+        conversation_id="chat-8814",
+        user_name="Alan Turing",
+        user_phone="+447700900002",
+        title="Where is my refund?",
+    )
+    lifecycle.mark_open(waiting, thread_id="7301948562", at=AT)
     lifecycle.mark_assigned(esc, actor_id="A-1001", name="Alice Agent", email="alice@example.com", at=AT)
+    Escalation.objects.filter(pk=waiting.pk).update(queue_sent_at=AT)  # the rate bound has passed
+    queue_updates.refresh(waiting.pk)
     attachment = {
         "type": "file",
         "name": "label.png",

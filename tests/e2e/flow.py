@@ -189,7 +189,7 @@ def run(base_url: str, provisioned: dict, bot, realism: Realism, *, sweep: bool 
 
 def settled(sweep: bool) -> bool:
     """Nothing is left to send: no sandbox webhook or bot callback pending, no publish waiting."""
-    from conversations.models import EscalationEvent, EscalationMessage
+    from conversations.models import Escalation, EscalationEvent, EscalationMessage
     from sandbox.models import SandboxWebhookDelivery
 
     if sweep:
@@ -198,6 +198,7 @@ def settled(sweep: bool) -> bool:
         not SandboxWebhookDelivery.objects.exclude(status__in=("delivered", "failed")).exists()
         and not EscalationEvent.objects.filter(delivery_status="pending").exists()
         and not EscalationMessage.objects.filter(direction="to_agent", publish_status="pending").exists()
+        and not Escalation.objects.filter(briefing_status="pending").exists()
     )
 
 

@@ -112,3 +112,27 @@ def test_the_page_verifies_what_the_portal_signs_during_a_rotation():
     assert signing.verify(header, body, "old-secret") and signing.verify(header, body, "new-secret")
     assert not signing.verify(header, body, "other-secret")
     assert not signing.verify(header, body + b" ", "old-secret")
+
+
+def test_the_page_tells_the_waiting_user_their_place_and_updates_it(client, demo_bot):
+    chat = DemoChat.objects.create(conversation_id="c-q", escalation_id="e-q", user_name="Ada", title="T")
+    secret = demo_bot.callback_secret.reveal()
+    client.force_login(UserFactory(is_staff=True))
+    state_url = reverse("sandbox:app:chat:state", args=[chat.pk])
+
+    def deliver(sequence, type_, **data):
+        body = json.dumps(envelope(chat, sequence, type_, **data)).encode()
+        assert post(client, body, signing.sign(body, secret)).json() == {"stored": True}
+        return client.get(state_url).json()
+
+    state = deliver(
+        1, "escalation.opened", queue={"position": 3, "estimated_wait_seconds": 240, "basis": "x"}
+    )
+    assert state["queue"] == "You are 3rd in line, about 4 minutes"
+    assert state["lines"][-1]["text"].endswith("You are 3rd in line, about 4 minutes.")
+    state = deliver(2, "escalation.queue_updated", queue={"position": 1, "estimated_wait_seconds": 20})
+    assert state["queue"] == "You are next in line, less than a minute"
+    state = deliver(3, "escalation.assigned", agent={"name": "Alice"})
+    assert state["queue"] == ""  # the wait is over
+    page = client.get(reverse("sandbox:app:chat:chat", args=[chat.pk])).content.decode()
+    assert 'id="chat-queue" role="status" aria-live="polite"' in page

@@ -11,7 +11,7 @@ The worker variants run the same flow with PostgreSQL, Redis and a real Celery w
 
 import pytest
 
-from conversations.models import EscalationEvent
+from conversations.models import Escalation, EscalationEvent
 from sandbox.models import SandboxBehaviour, SandboxMessage, SandboxWebhookDelivery
 from tests.e2e import flow
 
@@ -69,6 +69,10 @@ def run_and_compare(live_server, provisioned, bot, realism, key):
     assert SandboxBehaviour.current().fail_next_requests == 0
     assert bot.rejected() == 0, "every callback must carry a valid X-HITL-Signature"
     result = check(outcome)
+    # The agent was briefed once, in the thread, as an internal comment (never sent to the bot).
+    [briefing] = SandboxMessage.objects.filter(type="COMMENT")
+    assert briefing.text.startswith("Briefing from the bot") and flow.TITLE in briefing.text
+    assert Escalation.objects.get().briefing_status == "posted"
     if realism is CLEAN:
         _clean_summaries[key] = result
     else:

@@ -112,6 +112,7 @@ NOT_IN_SDK = {
     "threads.update",
     "threads.messages.list",
     "threads.messages.get",
+    "threads.messages.create",
     "actors.get",
     "actors.batch_read",
 }

@@ -12,6 +12,14 @@ from tests.faults.redis_server import RedisServer
 from tests.webhooks.conftest import platform_app, platform_connection  # noqa: F401
 
 
+@pytest.fixture(autouse=True)
+def no_queue_updates(settings):
+    """The scenarios pin each escalation's exact events; queue moves among their many waiting
+    escalations (escalation.queue_updated, tested in tests/conversations and tests/e2e) are held
+    back by a rate bound longer than any scenario (workers started after this inherit it)."""
+    settings.HITL_QUEUE_UPDATE_MIN_SECONDS = 24 * 3600
+
+
 @pytest.fixture
 def faulty_bot(provisioned):  # noqa: F811 - the fixture imported above
     bot = FaultyBot(provisioned["callback_secret"]).start()

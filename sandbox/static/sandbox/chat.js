@@ -12,6 +12,7 @@
   var every = parseInt(root.getAttribute("data-every") || "2000", 10);
   var lastJson = null;
   var closedNote = document.getElementById("chat-closed");
+  var queueBanner = document.getElementById("chat-queue");
   var ending = false;
 
   // Enter sends, Shift+Enter makes a new line (as in every chat app).
@@ -77,6 +78,9 @@
     });
     if (stick) lines.scrollTop = lines.scrollHeight;
 
+    // "You are 3rd in line, about 4 minutes": from the newest opened / queue_updated event.
+    queueBanner.textContent = state.queue || "";
+    queueBanner.hidden = !state.queue;
     statusPill.textContent = state.status;
     statusPill.className = "pill " + state.status;
     lastSeq.textContent = state.last_sequence;
