@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A bare 405 (a POST-only URL opened in a browser) becomes a page that says what to do.
     "core.error_pages.MethodNotAllowedPageMiddleware",
+    # A filter value a page refused (a date out of range): a 400 page naming it, with ways on.
+    "core.error_pages.BadQueryParameterMiddleware",
     # JSON 503 for undecryptable secrets, JSON 500 under /api/ (core/errors.py).
     "core.errors.JsonErrorMiddleware",
     # Content-Security-Policy on every response (policy under CONTENT SECURITY POLICY below).
