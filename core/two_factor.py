@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -75,12 +77,28 @@ def has_totp(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def must_verify(user) -> bool:
+# Whether the signed-in person has a confirmed device, noted in the session at each sign-in: the
+# middleware reads it on every unverified request, and asking every device table each time would
+# cost queries on every page. A device confirmed later in this session verifies it anyway.
+HAS_DEVICE = "hitl_two_factor_device"
+
+
+@receiver(user_logged_in, dispatch_uid="hitl-two-factor-device")
+def _note_device(sender, request, user, **kwargs) -> None:
+    if request is not None and hasattr(request, "session"):
+        request.session[HAS_DEVICE] = user_has_device(user)
+
+
+def must_verify(request, user) -> bool:
     """Staff who are required to use a second factor, or have one (a device not used at sign-in
     would protect nothing), and have not used it in this session."""
     if not (user.is_authenticated and user.is_active and user.is_staff) or _verified(user):
         return False
-    return two_factor_required(user) or user_has_device(user)
+    if two_factor_required(user):
+        return True
+    if HAS_DEVICE not in request.session:  # a session from before this rule: ask once
+        request.session[HAS_DEVICE] = user_has_device(user)
+    return bool(request.session[HAS_DEVICE])
 
 
 class RequireTwoFactorMiddleware:
@@ -95,7 +113,7 @@ class RequireTwoFactorMiddleware:
         path = request.path
         if path.startswith(self.PROTECTED) and not self._exempt(path):
             user = getattr(request, "user", None)
-            if user is not None and must_verify(user):
+            if user is not None and must_verify(request, user):
                 return redirect(f"{reverse('two-factor')}?next={request.get_full_path()}")
         return self.get_response(request)
 

@@ -201,3 +201,19 @@ def test_the_relying_party_comes_from_the_public_base_url():
 
 
 pytestmark = pytest.mark.django_db
+
+
+def test_a_passkey_added_elsewhere_is_asked_for_at_the_next_sign_in(client, admin_a):
+    # alice is signed in here without a second factor
+    sign_in_with_password(client, "alice")
+    assert client.get("/admin/").status_code == 200
+    # she adds a passkey in another browser
+    other = Client()
+    other.force_login(admin_a)
+    key = authenticator()
+    assert register(other, key).status_code == 200
+    # signing in again here, in the same session (its data kept), now asks for it
+    sign_in_with_password(client, "alice")
+    assert client.get("/admin/").status_code == 302
+    assert confirm(client, key).status_code == 200
+    assert client.get("/admin/").status_code == 200
