@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from core import admin_dates  # noqa: F401 (registers the strict date filter for every admin list)
 from core.models import AuditLogEntry, WorkerPing
 from tenants.admin_mixins import TenantScopedAdmin, organisation_column
 from tenants.models import Role, tenant_ids_for

@@ -62,6 +62,61 @@ def server_error(request):
     return HttpResponseServerError(body)
 
 
+class BadQueryParameterMiddleware:
+    """A page that refused one of its query parameters (core.hostile_input.BadQueryParameter)
+    answers 400 with a page naming the parameter and why, a form to enter it again, the same page
+    without it and the unfiltered page: the person can correct the URL without editing it by hand."""
+
+    TEMPLATE = "errors/bad_parameter.html"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # An admin changelist (ModelAdmin.get_urls marks its views with `model_admin`).
+        model_admin = getattr(view_func, "model_admin", None)
+        match = request.resolver_match
+        if model_admin is not None and match is not None and match.url_name.endswith("_changelist"):
+            from core.admin_dates import check_date_hierarchy
+            from core.hostile_input import BadQueryParameter
+
+            try:
+                check_date_hierarchy(model_admin, request)
+            except BadQueryParameter as exc:
+                return self.process_exception(request, exc)
+        return None
+
+    def process_exception(self, request, exception):
+        from core.hostile_input import BadQueryParameter
+
+        if not isinstance(exception, BadQueryParameter):
+            return None
+        message = f"The filter “{exception.parameter}” {exception.reason}."
+        if not request.accepts("text/html"):
+            from django.http import JsonResponse
+
+            return JsonResponse(
+                {"error": "bad_parameter", "parameter": exception.parameter, "message": message}, status=400
+            )
+        others = request.GET.copy()
+        others.pop(exception.parameter, None)
+        others.pop("p", None)  # the page number of another result set
+        without = f"{request.path}?{others.urlencode()}" if others else request.path
+        context = {
+            "status": 400,
+            "title": "This filter cannot be used",
+            "text": message,
+            "parameter": exception.parameter,
+            "others": [(key, value) for key, values in others.lists() for value in values],
+            "without_url": without,
+            "unfiltered_url": request.path,
+        }
+        return TemplateResponse(request, self.TEMPLATE, context, status=400).render()
+
+
 class MethodNotAllowedPageMiddleware:
     """An empty 405 (require_POST and friends) becomes the page above for a browser."""
 

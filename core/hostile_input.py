@@ -27,6 +27,51 @@ def date_in_range(day: dt.date) -> bool:
     return MIN_DATE <= day <= MAX_DATE
 
 
+class BadQueryParameter(Exception):
+    """A query parameter of an admin page that cannot be used as given (a date that is not one, or
+    outside MIN_DATE..MAX_DATE). Raised wherever the page reads it; core.error_pages turns it into
+    a 400 page that names the parameter and offers the list without it."""
+
+    def __init__(self, parameter: str, value: str, reason: str) -> None:
+        super().__init__(f"{parameter}: {reason}")
+        self.parameter = parameter
+        self.value = value
+        self.reason = reason
+
+
+def query_date(parameter: str, raw: str) -> dt.date:
+    """A YYYY-MM-DD query value as a date in range, or BadQueryParameter saying what is wrong."""
+    text = raw.strip()
+    try:
+        day = dt.date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise BadQueryParameter(parameter, raw, "is not a date: use the form YYYY-MM-DD, e.g. 2026-03-31")
+    if not date_in_range(day):
+        raise BadQueryParameter(parameter, raw, f"is out of range: {DATE_RANGE_MESSAGE}")
+    return day
+
+
+def query_datetime(parameter: str, raw: str) -> dt.datetime:
+    """A date or ISO date-time query value (Django's date list filters send both), in range."""
+    from django.utils.dateparse import parse_datetime
+
+    text = raw.strip()
+    if len(text) == 10:
+        day = query_date(parameter, text)
+        return dt.datetime.combine(day, dt.time.min)
+    try:
+        value = parse_datetime(text)
+    except ValueError:
+        value = None
+    if value is None:
+        raise BadQueryParameter(parameter, raw, "is not a date: use the form YYYY-MM-DD, e.g. 2026-03-31")
+    if not date_in_range(value.date()):
+        raise BadQueryParameter(parameter, raw, f"is out of range: {DATE_RANGE_MESSAGE}")
+    return value
+
+
 def text_problem(text: str) -> str | None:
     """Why `text` cannot be stored, or None."""
     if "\x00" in text:

@@ -25,6 +25,8 @@ urlpatterns = [
         name="view-on-site",
     ),
     path("admin/two-factor/", admin.site.admin_view(two_factor), name="two-factor"),
+    # Passkey ceremonies (JSON, called by the two-factor page's scripts): core/passkeys.py.
+    path("admin/two-factor/passkeys/", include("core.passkeys", namespace="otp_webauthn")),
     # Browsers ask for it on every site; without it each page view logs a 404 warning.
     path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("core/favicon.svg"))),
     path("admin/", admin.site.urls),

@@ -5,6 +5,7 @@ Profiles: `local` (default; SQLite, eager tasks), `test`, `production` (refuses 
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
     # Second factor for staff sign-ins: TOTP authenticator apps (core/two_factor.py).
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Passkeys (WebAuthn) as a second factor beside TOTP (core/two_factor.py, core/passkeys.py).
+    "django_otp_webauthn",
     "core",
     "tenants",
     "connections",
@@ -82,6 +85,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A bare 405 (a POST-only URL opened in a browser) becomes a page that says what to do.
     "core.error_pages.MethodNotAllowedPageMiddleware",
+    # A filter value a page refused (a date out of range): a 400 page naming it, with ways on.
+    "core.error_pages.BadQueryParameterMiddleware",
     # JSON 503 for undecryptable secrets, JSON 500 under /api/ (core/errors.py).
     "core.errors.JsonErrorMiddleware",
     # Content-Security-Policy on every response (policy under CONTENT SECURITY POLICY below).
@@ -167,6 +172,25 @@ AUTHENTICATION_BACKENDS = [
 # can require it for their organisation's members (Tenant.require_two_factor).
 HITL_SUPERUSER_TWO_FACTOR = env.bool("HITL_SUPERUSER_TWO_FACTOR", default=False)
 OTP_TOTP_ISSUER = "HITL portal"
+# Passkeys are a second factor only: after the password, never instead of it (a passwordless
+# sign-in would also step around django-axes' throttling of the login form).
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "HITL portal"
+# The relying party ID is the portal's host name (browsers refuse an IP address, so a loopback
+# PUBLIC_BASE_URL means "localhost"); a passkey works on that host and its subdomains only, and
+# changing it later orphans every registered passkey. Allowed origins: the PUBLIC_BASE_URL origin
+# plus PASSKEY_ORIGINS (other https:// origins under the same host, e.g. a second domain name in
+# ALLOWED_HOSTS that is a subdomain of the RP ID).
+_public = urlsplit(PUBLIC_BASE_URL)
+_public_host = _public.hostname or "localhost"
+_loopback_host = _public_host in ("127.0.0.1", "::1")
+OTP_WEBAUTHN_RP_ID = env.str("PASSKEY_RP_ID", default="localhost" if _loopback_host else _public_host)
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [
+    f"{_public.scheme}://localhost{f':{_public.port}' if _public.port else ''}"
+    if _loopback_host
+    else PUBLIC_BASE_URL,
+    *env.list("PASSKEY_ORIGINS", default=[]),
+]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME", default=1.0)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

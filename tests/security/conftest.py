@@ -108,3 +108,34 @@ def listener():
     stop.set()
     thread.join(2)
     server.close()
+
+
+@pytest.fixture
+def strict(settings):
+    """Production's outbound rules: public https:// addresses only, short timeouts."""
+    settings.HITL_ALLOW_PRIVATE_CALLBACKS = False
+    settings.HITL_CALLBACK_CONNECT_TIMEOUT = 1.0
+    settings.HITL_CALLBACK_READ_TIMEOUT = 1.0
+    settings.HITL_ATTACHMENT_FETCH_TIMEOUT = 1.0
+
+
+@pytest.fixture
+def event(db, strict):
+    from connections.models import CallbackSecret, Connection, ConnectionStatus
+    from tests.factories import HubSpotAppFactory, TenantFactory
+
+    app = HubSpotAppFactory(tenant=TenantFactory())
+    connection = Connection.objects.create(
+        tenant=app.tenant, app=app, portal_id=4242, status=ConnectionStatus.ACTIVE, name="c"
+    )
+    CallbackSecret.issue(connection)
+
+    def make(url: str):
+        from tests.callbacks.conftest import emit_n
+        from tests.factories import EscalationFactory
+
+        escalation = EscalationFactory(connection=connection, callback_url=url, conversation_id=url)
+        (emitted,) = emit_n(escalation, 1)
+        return emitted
+
+    return make

@@ -9,18 +9,8 @@ from conversations import callbacks
 from conversations.api.attachments import load
 from conversations.api.errors import ApiError
 from conversations.callback_urls import CallbackURLError, validate_callback_url
-from tests.callbacks.conftest import emit_n
-from tests.factories import EscalationFactory
 
 PUBLIC = "93.184.216.34"  # never reached: the loopback guard refuses it before a packet leaves
-
-
-@pytest.fixture
-def strict(settings):
-    settings.HITL_ALLOW_PRIVATE_CALLBACKS = False
-    settings.HITL_CALLBACK_CONNECT_TIMEOUT = 1.0
-    settings.HITL_CALLBACK_READ_TIMEOUT = 1.0
-    settings.HITL_ATTACHMENT_FETCH_TIMEOUT = 1.0
 
 
 @pytest.mark.parametrize(
@@ -60,25 +50,6 @@ def test_refusal_does_not_reveal_what_the_name_resolves_to(strict, dns):
 
     assert "10.20.30.40" not in str(private.value)
     assert str(private.value).replace("bot.", "gone.") == str(missing.value)
-
-
-@pytest.fixture
-def event(db, strict):
-    from connections.models import CallbackSecret, Connection, ConnectionStatus
-    from tests.factories import HubSpotAppFactory, TenantFactory
-
-    app = HubSpotAppFactory(tenant=TenantFactory())
-    connection = Connection.objects.create(
-        tenant=app.tenant, app=app, portal_id=4242, status=ConnectionStatus.ACTIVE, name="c"
-    )
-    CallbackSecret.issue(connection)
-
-    def make(url: str):
-        escalation = EscalationFactory(connection=connection, callback_url=url, conversation_id=url)
-        (emitted,) = emit_n(escalation, 1)
-        return emitted
-
-    return make
 
 
 def test_callback_connects_only_to_the_address_it_checked(event, dns, listener, loopback_only):
