@@ -7,10 +7,13 @@ What the old integration got wrong and what this does instead:
   app's unguessable token, so only we can have made it), and only then creates one. Other channels
   with our URL are reported in `CustomChannel.duplicate_channel_ids`, never deleted.
 * "List, then create" is racy, all the more as HubSpot lists a new channel only after a while.
-  What prevents duplicates is a row lock: the app's `CustomChannel` row is held (SELECT … FOR
-  UPDATE) from the listing until the new id is committed, so a second worker waits and then finds
-  the id. Each inbox's row is held the same way around "find or create its channel account".
-  (PostgreSQL; SQLite, for the single-process `make run`, has no row locks: see `core.db.row_locking`.)
+  What prevents duplicates is a PostgreSQL advisory lock per app (`core.db.advisory_lock`), held
+  from the listing until the new id is committed, so a second worker waits and then finds the id.
+  Each inbox has its own advisory lock around "find or create its channel account". These are not
+  row locks and no transaction stays open across a HubSpot call: every write under them commits
+  at once, so the admin, webhooks and `remove_inbox` never wait for HubSpot; a write that must
+  not undo a concurrent change is a conditional UPDATE (an inbox removed meanwhile stays removed).
+  (SQLite, for the single-process `make run`, needs no lock.)
 * It slept up to 63 s in the request waiting for HubSpot to list the channel. Here the run returns
   `Outcome(wait_seconds=…)`, and the Celery task re-schedules itself with that countdown (bounded
   by LISTING_COUNTDOWNS; after that it carries on, as the channel can be used before it is listed).
@@ -20,8 +23,8 @@ What the old integration got wrong and what this does instead:
 
 The runs take ids and re-read everything, so a redelivered or repeated run is harmless: states
 outside IN_PROGRESS mean "nothing to do". `tasks.py` wraps them for Celery; `register_now` runs them
-in-process (the provisioning command). Keep HubSpot calls out of callers' transactions: the row
-locks here are only released when the outermost transaction ends.
+in-process (the provisioning command). Call them outside any transaction: inside one, what they
+write stays locked (and unseen by the next run) until the caller's transaction ends.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from connections.hubspot import (
@@ -62,7 +67,7 @@ from connections.models import (
 )
 from connections.webhook_urls import channel_webhook_url
 from core import audit, jobs
-from core.db import row_locking
+from core.db import advisory_lock
 from core.models import AuditLogEntry
 
 logger = logging.getLogger(__name__)
@@ -78,6 +83,10 @@ LISTING_COUNTDOWNS = (2, 4, 8, 15, 30, 30, 30)
 MAX_TRANSIENT_RETRIES = 5
 TRANSIENT_BACKOFF_BASE = 10
 TRANSIENT_BACKOFF_CAP = 120
+
+#: Advisory lock names (core.db.advisory_lock): one app's channel, one inbox's channel account.
+CHANNEL_LOCK = "registration.channel"
+INBOX_LOCK = "registration.inbox"
 
 CHANNEL_NAME = "Chatbot handoff"
 CHANNEL_DESCRIPTION = "Conversations a chatbot hands over to a person (human in the loop)."
@@ -378,11 +387,12 @@ def _register(connection: Connection, listing_checks: int) -> Outcome:
 
 
 def ensure_channel(app, dev: HubSpotDeveloperClient) -> ChannelFound:
-    """Keep, adopt or create the app's one custom channel, under the app's CustomChannel row lock."""
+    """Keep, adopt or create the app's one custom channel, under the app's advisory lock (call it
+    outside any transaction: the id must be committed before the next run reads it)."""
     url = channel_webhook_url(app)
     CustomChannel.objects.get_or_create(app=app, defaults={"webhook_url": url})
-    with row_locking():
-        channel = CustomChannel.objects.select_for_update().get(app=app)
+    with advisory_lock(CHANNEL_LOCK, app.pk):
+        channel = CustomChannel.objects.get(app=app)  # read after the lock: a previous run's id
         listed = list(dev.iter_channels())
         listed_ids = {str(c["id"]) for c in listed}
         ours = sorted((str(c["id"]) for c in listed if c.get("webhookUrl") == url), key=int)
@@ -412,7 +422,7 @@ def ensure_channel(app, dev: HubSpotDeveloperClient) -> ChannelFound:
                 dev.update_channel(channel.channel_id, **changes)
         channel.webhook_url = url
         channel.duplicate_channel_ids = [cid for cid in ours if cid != channel.channel_id]
-        channel.save()
+        channel.save(update_fields=["channel_id", "webhook_url", "duplicate_channel_ids", "updated_at"])
     if created:
         # The listing usually catches up at once; one more read spares a needless wait of seconds.
         listed_ids |= {str(c["id"]) for c in dev.iter_channels()}
@@ -483,8 +493,8 @@ def _connect_inbox(connection: Connection, inbox_pk: int, channel_id: str, clien
     the old one is switched off (`authorized=false`, its threads stay readable). Found by its
     identifier, the new account is reused by every later run, so reruns create nothing.
     """
-    with row_locking():
-        inbox = ConnectedInbox.objects.select_for_update().filter(pk=inbox_pk).first()
+    with advisory_lock(INBOX_LOCK, inbox_pk):
+        inbox = ConnectedInbox.objects.filter(pk=inbox_pk).first()
         if inbox is None or inbox.state == InboxState.REMOVED:
             return
         wanted = account_identifier(connection.app.app_id, connection.portal_id, inbox.inbox_id)
@@ -513,10 +523,23 @@ def _connect_inbox(connection: Connection, inbox_pk: int, channel_id: str, clien
         previous = inbox.channel_account_id
         inbox.channel_account_id = str(account["id"])
         inbox.delivery_identifier = wanted["value"]
-        inbox.state = InboxState.ACTIVE
-        inbox.last_error = ""
-        inbox.connected_at = inbox.connected_at or timezone.now()
-        inbox.save()
+        now = timezone.now()
+        # Conditional: `remove_inbox` may have removed the inbox while HubSpot answered.
+        recorded = (
+            ConnectedInbox.objects.filter(pk=inbox_pk)
+            .exclude(state=InboxState.REMOVED)
+            .update(
+                channel_account_id=inbox.channel_account_id,
+                delivery_identifier=inbox.delivery_identifier,
+                state=InboxState.ACTIVE,
+                last_error="",
+                connected_at=Coalesce(F("connected_at"), now),
+                updated_at=now,
+            )
+        )
+        if not recorded:
+            _switch_off_for_removed_inbox(connection, inbox, client)
+            return
     # After the new id is committed: HubSpot's CHANNEL_ACCOUNT_UPDATED(authorized=false) for the
     # old account must not find the inbox still pointing at it (and mark the inbox failed).
     replaced = _retire_superseded(client, channel_id, inbox.inbox_id, previous, account, inbox_accounts)
@@ -529,6 +552,18 @@ def _connect_inbox(connection: Connection, inbox_pk: int, channel_id: str, clien
             f"{wanted['value']}) replaces {', '.join(replaced)}, now switched off.",
             details={"inbox_id": inbox.inbox_id, "account_id": str(account["id"]), "replaced": replaced},
         )
+
+
+def _switch_off_for_removed_inbox(connection, inbox: ConnectedInbox, client: HubSpotClient) -> None:
+    """The inbox was removed while its account was being found or created: switch that account off
+    too (`remove_inbox` only knew the previous one). A failure is kept in `last_error`, which the
+    next registration run retries (see `connect_inboxes`)."""
+    error = deauthorize_account(connection, inbox, client)
+    ConnectedInbox.objects.filter(pk=inbox.pk, state=InboxState.REMOVED).update(
+        channel_account_id=inbox.channel_account_id,
+        last_error=f"Could not switch the channel account off at HubSpot: {error}" if error else "",
+        updated_at=timezone.now(),
+    )
 
 
 def _is_ours(account: dict, inbox_id: int, wanted: dict) -> bool:
@@ -649,14 +684,13 @@ def _deauthorize_all(connection: Connection) -> list[str]:
 
 def _release_channel(connection: Connection, failure: str) -> bool:
     """Delete the app's channel if no other connection is registered on it; mark this one
-    UNREGISTERED (or FAILED with `failure` when accounts are left on a channel that stays) in the
-    same transaction, so two connections unregistering at once cannot each leave the channel to
-    the other."""
+    UNREGISTERED (or FAILED with `failure` when accounts are left on a channel that stays) before
+    the app's advisory lock is released, so two connections unregistering at once cannot each
+    leave the channel to the other (the second one sees the first one unregistered)."""
     app = connection.app
-    with row_locking():
-        channel = CustomChannel.objects.select_for_update().filter(app=app).first()
-        reg = ChannelRegistration.objects.select_for_update().get(connection=connection)
-        if reg.state != S.UNREGISTERING:
+    with advisory_lock(CHANNEL_LOCK, app.pk):
+        channel = CustomChannel.objects.filter(app=app).first()
+        if not ChannelRegistration.objects.filter(connection=connection, state=S.UNREGISTERING).exists():
             raise _Superseded
         in_use = (
             ChannelRegistration.objects.filter(connection__app=app)
@@ -674,20 +708,21 @@ def _release_channel(connection: Connection, failure: str) -> bool:
                 if exc.retryable:
                     raise
                 raise RegistrationFailed(describe(exc, app)) from exc
-            channel.channel_id = ""
-            channel.save(update_fields=["channel_id", "updated_at"])
-            # Its accounts went with it (other connections' rows are corrected by their next run).
-            ConnectedInbox.objects.filter(connection=connection).update(
-                channel_account_id="", updated_at=timezone.now()
-            )
+            with transaction.atomic():
+                CustomChannel.objects.filter(pk=channel.pk).update(channel_id="", updated_at=timezone.now())
+                # Its accounts went with it (other connections' rows are corrected by their next run).
+                ConnectedInbox.objects.filter(connection=connection).update(
+                    channel_account_id="", updated_at=timezone.now()
+                )
             deleted = True
         if failure and not deleted:
-            reg.state, reg.detail, reg.last_error = S.FAILED, failure[:500], failure
+            fields = {"state": S.FAILED, "detail": failure[:500], "last_error": failure}
         else:
-            reg.state, reg.last_error = S.UNREGISTERED, ""
-            reg.detail = "Not registered." + (" The app's channel was deleted at HubSpot." if deleted else "")
-        reg.finished_at = timezone.now()
-        reg.save()
+            detail = "Not registered." + (" The app's channel was deleted at HubSpot." if deleted else "")
+            fields = {"state": S.UNREGISTERED, "detail": detail, "last_error": ""}
+        ChannelRegistration.objects.filter(connection=connection, state=S.UNREGISTERING).update(
+            finished_at=timezone.now(), updated_at=timezone.now(), **fields
+        )
     return deleted
 
 

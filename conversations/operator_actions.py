@@ -1,5 +1,7 @@
 """What an admin may do to an escalation from the console: retry failed callbacks, resend a
-failed publish, close it. Each returns a sentence for the person and writes an audit entry.
+failed publish, close it. Each returns an Outcome (done or not, a sentence for the person, details
+for the audit entry); the admin's action mechanism (core/admin_actions.py) shows the sentence and
+writes the one audit entry.
 
 Resending reuses the message rows as they are, so each keeps its integrationIdempotencyId
 (`<escalation id>:<position>`): if HubSpot did take a message we believe failed, the resend is
@@ -8,7 +10,7 @@ answered with the original message instead of creating a second one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -20,36 +22,24 @@ from conversations.models import (
     MessageDirection,
     PublishStatus,
 )
-from core import audit
-from core.models import AuditLogEntry
 
 
 @dataclass
 class Outcome:
     ok: bool
     message: str
-
-
-def _audit(action: str, user, esc: Escalation, outcome: Outcome, **details) -> None:
-    audit.record(
-        f"escalation.{action}",
-        actor=user,
-        tenant=esc.connection.tenant,
-        target=esc,
-        outcome=AuditLogEntry.Outcome.SUCCESS if outcome.ok else AuditLogEntry.Outcome.FAILURE,
-        message=outcome.message,
-        details=details,
-    )
+    details: dict = field(default_factory=dict)
 
 
 def retry_callbacks(esc: Escalation, *, user) -> Outcome:
     count = delivery.retry_failed(esc)
     if count:
-        outcome = Outcome(True, f"Re-queued {count} failed callback{'s' if count != 1 else ''} for the bot.")
-    else:
-        outcome = Outcome(False, "No callback of this escalation has failed: nothing to retry.")
-    _audit("retry_callbacks", user, esc, outcome, events=count)
-    return outcome
+        return Outcome(
+            True,
+            f"Re-queued {count} failed callback{'s' if count != 1 else ''} for the bot.",
+            {"events": count},
+        )
+    return Outcome(False, "No callback of this escalation has failed: nothing to retry.", {"events": 0})
 
 
 def resend_failed_publish(esc: Escalation, *, user) -> Outcome:
@@ -76,7 +66,6 @@ def resend_failed_publish(esc: Escalation, *, user) -> Outcome:
             outcome = Outcome(True, f"Resending {count} message{'s' if count != 1 else ''} to HubSpot.")
         else:
             outcome = Outcome(False, "No message of this escalation failed to publish: nothing to resend.")
-    _audit("resend_publish", user, esc, outcome)
     return outcome
 
 
@@ -87,12 +76,4 @@ def close(esc: Escalation, *, user) -> Outcome:
         outcome = Outcome(True, "Closed the escalation; the HubSpot thread is being closed.")
     else:
         outcome = Outcome(False, f"The escalation is already {esc.get_status_display().lower()}.")
-    _audit("close", user, esc, outcome)
     return outcome
-
-
-ACTIONS = {
-    "retry-callbacks": retry_callbacks,
-    "resend-publish": resend_failed_publish,
-    "close": close,
-}

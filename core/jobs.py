@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 
 from django.db import transaction
 
@@ -42,11 +43,18 @@ ANSWER_WORKER_PING = "core.tasks.answer_worker_ping"
 DELIVER_SANDBOX_WEBHOOK = "sandbox.tasks.deliver_webhook"
 
 
+# One thread runs autodiscovery; the others wait for it. Without this a second request thread saw
+# autodiscovery as done while the first was still importing the task modules (NotRegistered, 500).
+_discovery = threading.Lock()
+
+
 def _task(name: str):
     from hitl_portal.celery import app
 
     if name not in app.tasks:
-        app.loader.import_default_modules()  # autodiscovery, in a process that has not run it yet
+        with _discovery:
+            if name not in app.tasks:
+                app.loader.import_default_modules()  # in a process that has not run it yet
     return app.tasks[name]
 
 

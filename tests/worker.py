@@ -113,9 +113,11 @@ def _empty(broker: str) -> None:
 
 
 @contextmanager
-def running_worker(name: str, log_dir: Path, broker: str | None = None):
+def running_worker(name: str, log_dir: Path, broker: str | None = None, *, empty: bool = True):
+    """empty=False: a worker (re)started beside others, or after a crash, keeps what is queued."""
     broker = broker or settings.TEST_REDIS_URL
-    _empty(broker)
+    if empty:
+        _empty(broker)
     command = [
         sys.executable,
         "-m",
@@ -172,9 +174,12 @@ def celery_worker(transactional_db, tmp_path):
 
 @pytest.fixture
 def start_celery_worker(transactional_db, tmp_path):
-    """`start_celery_worker(name, broker=None)`: Redis (TEST_REDIS_URL) unless a broker URL is given."""
+    """`start_celery_worker(name, broker=None, empty=True)`: Redis (TEST_REDIS_URL) unless a broker
+    URL is given; empty=False keeps the tasks already queued (a second worker, a restart)."""
     with ExitStack() as stack:
-        yield lambda name="worker", broker=None: stack.enter_context(running_worker(name, tmp_path, broker))
+        yield lambda name="worker", broker=None, empty=True: stack.enter_context(
+            running_worker(name, tmp_path, broker, empty=empty)
+        )
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""What the buttons on a connection's admin page do: one POST handler per action, found by name.
+"""What the buttons on a connection's admin page do: one handler per action, declared in
+CONNECTION_ACTIONS (core/admin_actions.py: POST only with CSRF, the connection looked up in the
+user's tenants, permission, POST/redirect/GET).
 
-The admin view has already checked that the user may change the connection and that the request
-is a POST with a valid CSRF token. A handler returns a redirect (to the health report, to the page
-that shows a new secret once) or None to go back to its panel: every action ends on a GET page, so
-Back and reload never post it again. The services write the audit entries.
+By the time a handler runs the user may change the connection and the request is a POST with a
+valid CSRF token. A handler returns a redirect (to the health report, to the page that shows a new
+secret once) or None to go back to its panel. The services write the audit entries.
 
 A new secret crosses that redirect in the session, encrypted with the portal's keys and popped by
 the first GET that shows it: a reload or Back then says it was shown once, it never re-issues.
@@ -11,11 +12,8 @@ the first GET that shows it: a reload or Back then says it was shown once, it ne
 
 import json
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404
 from django.shortcuts import redirect
@@ -26,23 +24,12 @@ from connections import health, registration, services, webhook_setup
 from connections import inboxes as inbox_service
 from connections.models import Connection
 from core import crypto
+from core.admin_actions import ObjectActions
 
-
-@dataclass(frozen=True)
-class Action:
-    handler: Callable
-    anchor: str  # the panel to return to
-
-
-ACTIONS: dict[str, Action] = {}
-
-
-def action(name: str, anchor: str):
-    def register(handler):
-        ACTIONS[name] = Action(handler, anchor)
-        return handler
-
-    return register
+CONNECTION_ACTIONS = ObjectActions(
+    "connections_connection", refusal="You may look at this connection, not change it."
+)
+action = CONNECTION_ACTIONS.register
 
 
 def _int(value: str, what: str) -> int:
@@ -52,7 +39,7 @@ def _int(value: str, what: str) -> int:
         raise Http404(f"No such {what}.") from None
 
 
-@action("add-inboxes", "inboxes")
+@action("add-inboxes", "Add inboxes", anchor="inboxes")
 def add_inboxes(modeladmin, request, connection: Connection):
     wanted = [_int(value, "inbox") for value in request.POST.getlist("inbox_id")]
     reference = request.POST.get("reference", "").strip()
@@ -76,7 +63,7 @@ def add_inboxes(modeladmin, request, connection: Connection):
     return None
 
 
-@action("remove-inbox", "inboxes")
+@action("remove-inbox", "Remove inbox", anchor="inboxes")
 def remove_inbox(modeladmin, request, connection: Connection):
     inbox_id = _int(request.POST.get("inbox_id"), "inbox")
     inbox = inbox_service.remove_inbox(connection, inbox_id, actor=request.user)
@@ -89,7 +76,7 @@ def remove_inbox(modeladmin, request, connection: Connection):
     return None
 
 
-@action("register", "registration")
+@action("register", "Register channel", anchor="registration")
 def register(modeladmin, request, connection: Connection):
     result = registration.request_registration(connection, actor=request.user)
     # Re-read: without a broker (`make run`) the task has already run by now.
@@ -113,7 +100,7 @@ def _webhooks_in_the_flow(modeladmin, request, connection: Connection) -> None:
         messages.error(request, f"{result['error']} The manual steps are shown in the Webhooks panel.")
 
 
-@action("unregister", "registration")
+@action("unregister", "Unregister", anchor="registration")
 def unregister(modeladmin, request, connection: Connection):
     result = registration.request_unregistration(connection, actor=request.user)
     result.refresh_from_db()
@@ -121,11 +108,15 @@ def unregister(modeladmin, request, connection: Connection):
     return None
 
 
-@action("setup-webhooks", "webhooks")
-def setup_webhooks(modeladmin, request, connection: Connection):
+@action(
+    "setup-webhooks",
+    "Set up webhooks automatically",
+    anchor="webhooks",
     # Webhooks belong to the app, which a platform app's tenants may use but not reconfigure.
-    if not modeladmin.can_change_app(request, connection.app):
-        raise PermissionDenied("Only the app's owner can set up its webhooks.")
+    allowed=lambda modeladmin, request, connection: modeladmin.can_change_app(request, connection.app),
+    refusal="Only the app's owner can set up its webhooks.",
+)
+def setup_webhooks(modeladmin, request, connection: Connection):
     result = webhook_setup.ensure_app_webhooks(connection.app, actor=request.user)
     if not result["ok"]:
         messages.error(request, f"{result['error']} The manual steps are shown in the Webhooks panel.")
@@ -142,7 +133,7 @@ HEALTH_SESSION_KEY = "hitl_health_report:{}"
 SECRET_SESSION_KEY = "hitl_secret_once:{}"
 
 
-@action("check-health", "health")
+@action("check-health", "Check health", anchor="health")
 def check_health(modeladmin, request, connection: Connection):
     report = health.check_health(connection, actor=request.user)
     # The page reads the report back after the redirect (a reload re-reads it, never re-checks).
@@ -152,7 +143,7 @@ def check_health(modeladmin, request, connection: Connection):
     return redirect(reverse("admin:connections_connection_health", args=[connection.pk]))
 
 
-@action("disconnect", "top")
+@action("disconnect", "Yes, disconnect", anchor="top", confirm="Disconnect this portal?")
 def disconnect(modeladmin, request, connection: Connection):
     result = services.disconnect(connection, actor=request.user)
     if result["error"]:
@@ -166,7 +157,7 @@ def disconnect(modeladmin, request, connection: Connection):
     return None
 
 
-@action("issue-key", "access")
+@action("issue-key", "Issue a bot API key", anchor="access")
 def issue_key(modeladmin, request, connection: Connection):
     name = request.POST.get("name", "").strip()[:100] or "Bot"
     key, plaintext = services.issue_bot_key(connection, actor=request.user, name=name)
@@ -180,7 +171,7 @@ def issue_key(modeladmin, request, connection: Connection):
     )
 
 
-@action("revoke-key", "access")
+@action("revoke-key", "Revoke", anchor="access")
 def revoke_key(modeladmin, request, connection: Connection):
     key = connection.api_keys.filter(pk=_int(request.POST.get("key_id"), "key")).first()
     if key is None:
@@ -191,7 +182,7 @@ def revoke_key(modeladmin, request, connection: Connection):
     return None
 
 
-@action("rotate-secret", "access")
+@action("rotate-secret", "Rotate the callback secret", anchor="access")
 def rotate_secret(modeladmin, request, connection: Connection):
     _secret, plaintext = services.rotate_callback_secret(connection, actor=request.user)
     return _show_once(
@@ -247,16 +238,3 @@ def health_page(modeladmin, request, connection: Connection):
         report=report,
         problems=[check for check in report["checks"] if check["ok"] is False] if report else [],
     )
-
-
-def anchor_of(name: str) -> str:
-    found = ACTIONS.get(name)
-    if found is None:
-        raise Http404("No such action.")
-    return found.anchor
-
-
-def run(modeladmin, request, connection: Connection, name: str):
-    """Run a named action; returns (response or None, anchor). Unknown names are a 404."""
-    anchor = anchor_of(name)
-    return ACTIONS[name].handler(modeladmin, request, connection), anchor

@@ -2,7 +2,8 @@
 
 The change page is an operations console (panels in panels.py, buttons in actions.py): inboxes,
 channel registration with live progress, webhooks, health, bot access, disconnect. Every action
-is a POST to `<id>/actions/<name>/`, allowed only to those who may change the connection.
+is a POST to `<id>/actions/<name>/` (core/admin_actions.py), allowed only to those who may change
+the connection.
 """
 
 from django.contrib import admin, messages
@@ -147,11 +148,7 @@ class ConnectionAdmin(TenantScopedAdmin):
                 view(self.disconnect_confirm_view),
                 name="connections_connection_disconnect",
             ),
-            path(
-                "<int:object_id>/actions/<slug:action>/",
-                view(self.action_view),
-                name="connections_connection_action",
-            ),
+            *actions.CONNECTION_ACTIONS.urls(self),
             path("<int:object_id>/health/", view(self.health_view), name="connections_connection_health"),
             path(
                 "<int:object_id>/secret/<slug:token>/",
@@ -179,6 +176,14 @@ class ConnectionAdmin(TenantScopedAdmin):
                 **context,
             },
         )
+
+    # -- object actions (core/admin_actions.py) ---------------------------------------------------
+    def get_action_object(self, request, object_id) -> Connection:
+        self._ensure_visible(request, object_id)
+        return self.get_queryset(request).select_related("tenant", "app").get(pk=object_id)
+
+    def has_action_permission(self, request, obj) -> bool:
+        return self.has_change_permission(request, obj)
 
     def _changeable(self, request, object_id) -> Connection:
         """The connection, if the user may change it: 404 when not visible, 403 when read-only."""
@@ -229,20 +234,6 @@ class ConnectionAdmin(TenantScopedAdmin):
             raise PermissionDenied
         # admin_view() marks it never_cache, so a poll always reaches the server.
         return JsonResponse(panels.status_payload(connection))
-
-    def action_view(self, request, object_id, action):
-        connection = self._changeable(request, object_id)
-        if request.method != "POST":
-            # A bookmarked, reloaded or typed action URL: back to its panel, nothing done.
-            anchor = actions.anchor_of(action)
-            messages.info(request, "Nothing was done: actions run from their buttons on this page.")
-            return redirect(
-                reverse("admin:connections_connection_change", args=[connection.pk]) + f"#{anchor}"
-            )
-        response, anchor = actions.run(self, request, connection, action)
-        if response is not None:
-            return response
-        return redirect(reverse("admin:connections_connection_change", args=[connection.pk]) + f"#{anchor}")
 
     def health_view(self, request, object_id):
         return actions.health_page(self, request, self._changeable(request, object_id))

@@ -33,7 +33,7 @@ def panel(connection: Connection) -> dict:
     }
 
 
-@action("send-test-event", "developer")
+@action("send-test-event", "Send test event", anchor="developer")
 def send_test_event(modeladmin, request, connection: Connection):
     url = (request.POST.get("url") or connection.callback_url or "").strip()
     if not url:

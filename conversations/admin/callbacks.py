@@ -12,8 +12,9 @@ from django.utils.html import format_html, format_html_join
 
 from conversations import delivery
 from conversations.admin import display
-from conversations.admin.readonly import ConnectionFilter, ReadOnlyLogAdmin, audit_per_tenant
+from conversations.admin.readonly import ConnectionFilter, ReadOnlyLogAdmin
 from conversations.models import CallbackAttempt, DeliveryStatus, EscalationEvent
+from core.admin_actions import audit_per_tenant
 from core.logging import redact
 
 

@@ -5,7 +5,7 @@
   email and ids, and refreshes itself every few seconds from `live/` (escalation_live.py).
 - An escalation's page is read-only for everyone: its transcript as a chat and its timeline
   (conversations/timeline.py); admins of its tenant also get the actions (operator_actions.py),
-  POSTed to `<id>/actions/<name>/`.
+  declared in ESCALATION_ACTIONS below and POSTed to `<id>/actions/<name>/` (core/admin_actions.py).
 - `export.csv` streams the filtered list (escalation_export.py).
 
 Support leads see everything here read-only (support_lead_access = "view"); another tenant's
@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -46,11 +45,37 @@ from conversations.models import (
 )
 from conversations.queue import describe_wait, ordinal
 from conversations.search import escalation_search
+from core.admin_actions import ObjectActions
 from core.templatetags.hitl_time import exact_text, when
 from tenants.admin_mixins import TenantScopedAdmin
 from tenants.models import tenant_ids_for
 
 PAGES = "admin/conversations/escalation/"
+
+ESCALATION_ACTIONS = ObjectActions(
+    "conversations_escalation",
+    refusal="Support leads can look, not act: ask an admin of this organisation.",
+)
+
+
+@ESCALATION_ACTIONS.register("retry-callbacks", "Retry failed callbacks", audit="escalation.retry_callbacks")
+def _retry_callbacks(modeladmin, request, esc):
+    return operator_actions.retry_callbacks(esc, user=request.user)
+
+
+@ESCALATION_ACTIONS.register("resend-publish", "Resend failed publish", audit="escalation.resend_publish")
+def _resend_publish(modeladmin, request, esc):
+    return operator_actions.resend_failed_publish(esc, user=request.user)
+
+
+@ESCALATION_ACTIONS.register(
+    "close",
+    "Close escalation",
+    confirm="Close this escalation and its HubSpot thread?",
+    audit="escalation.close",
+)
+def _close(modeladmin, request, esc):
+    return operator_actions.close(esc, user=request.user)
 
 
 def _when(value):
@@ -252,17 +277,20 @@ class EscalationAdmin(TenantScopedAdmin):
     def can_act(self, request, obj) -> bool:
         return self.has_change_permission(request, obj)
 
+    # -- object actions (core/admin_actions.py) ---------------------------------------------------
+    def get_action_object(self, request, object_id) -> Escalation:
+        return self._visible(request, object_id)
+
+    def has_action_permission(self, request, obj) -> bool:
+        return self.can_act(request, obj)
+
     # -- URLs -------------------------------------------------------------------------------------
     def get_urls(self):
         view = self.admin_site.admin_view
         own = [
             path("live/", view(self.live_view), name="conversations_escalation_live"),
             path("export.csv", view(self.export_view), name="conversations_escalation_export"),
-            path(
-                "<path:object_id>/actions/<slug:action>/",
-                view(self.action_view),
-                name="conversations_escalation_action",
-            ),
+            *ESCALATION_ACTIONS.urls(self),
         ]
         return own + super().get_urls()
 
@@ -334,18 +362,3 @@ class EscalationAdmin(TenantScopedAdmin):
     def history_view(self, request, object_id, extra_context=None):
         self._visible(request, object_id)  # a malformed id is a 404 too, not a ValidationError
         return super().history_view(request, object_id, extra_context)
-
-    def action_view(self, request, object_id, action):
-        esc = self._visible(request, object_id)
-        if not self.can_act(request, esc):
-            raise PermissionDenied("Support leads can look, not act: ask an admin of this organisation.")
-        handler = operator_actions.ACTIONS.get(action)
-        if handler is None:
-            raise Http404("No such action.")
-        if request.method != "POST":
-            # A reloaded, bookmarked or typed action URL: back to the page, nothing done.
-            messages.info(request, "Nothing was done: actions run from their buttons on this page.")
-            return redirect(reverse("admin:conversations_escalation_change", args=[esc.pk]))
-        outcome = handler(esc, user=request.user)
-        (messages.success if outcome.ok else messages.warning)(request, outcome.message)
-        return redirect(reverse("admin:conversations_escalation_change", args=[esc.pk]))

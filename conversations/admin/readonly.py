@@ -13,9 +13,9 @@ the second through a crafted POST).
 
 from django.contrib import admin
 
-from core import audit
+from core import admin_actions
 from tenants.admin_mixins import TenantScopedAdmin
-from tenants.models import Role, Tenant, tenant_ids_for
+from tenants.models import Role, tenant_ids_for
 
 
 class ReadOnlyLogAdmin(TenantScopedAdmin):
@@ -39,9 +39,7 @@ class ReadOnlyLogAdmin(TenantScopedAdmin):
 
     def operable(self, request, queryset):
         """The part of `queryset` the user may act on: rows of the tenants they administer."""
-        if request.user.is_superuser:
-            return queryset
-        return queryset.for_tenants(tenant_ids_for(request.user, (Role.ADMIN,)))
+        return admin_actions.operable(request, queryset, (Role.ADMIN,))
 
     def get_list_display(self, request):
         # Only people who see several organisations' rows need the column.
@@ -69,15 +67,3 @@ class ConnectionFilter(OwnRelatedFilter):
 
 class AppFilter(OwnRelatedFilter):
     select_related = ("tenant",)
-
-
-def audit_per_tenant(request, action: str, pairs, message: str) -> None:
-    """One audit entry per tenant touched by an admin action; `pairs` are (tenant id, row id)."""
-    by_tenant: dict[int | None, list[str]] = {}
-    for tenant_id, pk in pairs:
-        by_tenant.setdefault(tenant_id, []).append(str(pk))
-    tenants = Tenant.objects.in_bulk([t for t in by_tenant if t is not None])
-    for tenant_id, ids in by_tenant.items():
-        audit.record(
-            action, actor=request.user, tenant=tenants.get(tenant_id), message=message, details={"ids": ids}
-        )

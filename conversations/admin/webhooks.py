@@ -12,9 +12,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from conversations.admin import display
-from conversations.admin.readonly import AppFilter, ConnectionFilter, ReadOnlyLogAdmin, audit_per_tenant
+from conversations.admin.readonly import AppFilter, ConnectionFilter, ReadOnlyLogAdmin
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.webhooks.reprocess import reprocess
+from core.admin_actions import audit_per_tenant
 from core.logging import redact
 
 

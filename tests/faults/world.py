@@ -19,10 +19,13 @@ import itertools
 import random
 import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import requests
 from django.db import transaction
+from django.db.models import Count
 
 from conversations.models import Escalation, EscalationEvent, EscalationMessage, HubSpotEvent, WebhookReceipt
 from sandbox.console import actions
@@ -60,8 +63,22 @@ class Case:
 
 
 class World:
-    def __init__(self, base_url: str, provisioned: dict, bot, scenario: str) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        provisioned: dict,
+        bot,
+        scenario: str,
+        *,
+        beat_every: float = 1.0,
+        clients: int = 1,
+    ) -> None:
+        """beat_every: seconds between two runs of the sweeps while waiting (beat=True); clients:
+        how many bot requests are sent at once by `escalate` and `users_say`."""
         self.base_url = base_url
+        self.beat_every = beat_every
+        self.clients = clients
+        self.last_beat = 0.0
         self.bot = bot
         self.scenario = scenario
         self.api = requests.Session()
@@ -72,24 +89,33 @@ class World:
 
     # The bot's side ---------------------------------------------------------------------------
 
+    def _each(self, fn, items) -> list:
+        """fn over items, `clients` at a time, results in the items' order."""
+        if self.clients <= 1:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(self.clients) as pool:
+            return list(pool.map(fn, items))
+
     def escalate(self, count: int) -> list[Case]:
-        for i in range(count):
-            conversation_id = f"{self.scenario}-{i}"
-            response = self.api.post(
-                f"{self.base_url}/api/v1/escalations/",
-                json={
-                    "conversation_id": conversation_id,
-                    "user": CONTACTS[i % len(CONTACTS)],
-                    "title": f"{flow.TITLE} ({i})",
-                    "transcript": [{"role": role, "text": text} for role, text in TRANSCRIPT],
-                    "callback_url": self.bot.url,
-                },
-                timeout=60,
-            )
-            assert response.status_code == 201, response.text
-            case = Case(response.json()["id"], conversation_id, to_hubspot=[t for _, t in TRANSCRIPT])
-            self.cases.append(case)
+        first = len(self.cases)
+        self.cases += self._each(self._escalate, range(first, first + count))
         return self.cases[-count:]
+
+    def _escalate(self, i: int) -> Case:
+        conversation_id = f"{self.scenario}-{i}"
+        response = self.api.post(
+            f"{self.base_url}/api/v1/escalations/",
+            json={
+                "conversation_id": conversation_id,
+                "user": CONTACTS[i % len(CONTACTS)],
+                "title": f"{flow.TITLE} ({i})",
+                "transcript": [{"role": role, "text": text} for role, text in TRANSCRIPT],
+                "callback_url": self.bot.url,
+            },
+            timeout=60,
+        )
+        assert response.status_code == 201, response.text
+        return Case(response.json()["id"], conversation_id, to_hubspot=[t for _, t in TRANSCRIPT])
 
     def user_says(self, case: Case, text: str) -> None:
         response = self.api.post(
@@ -99,6 +125,10 @@ class World:
         )
         assert response.status_code in (200, 201, 202), response.text
         case.to_hubspot.append(text)
+
+    def users_say(self, cases: list[Case], text) -> None:
+        """Each case's user writes `text(case)`, `clients` cases at once (one message per case)."""
+        self._each(lambda case: self.user_says(case, text(case)), cases)
 
     # The agents' side (HubSpot) ----------------------------------------------------------------
 
@@ -151,19 +181,25 @@ class World:
         while not (value := check()):
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.scenario}: timed out after {timeout} s waiting for {what}")
-            if beat:
+            if beat and time.monotonic() - self.last_beat >= self.beat_every:
+                self.last_beat = time.monotonic()
                 self.beat()
-            time.sleep(0.3 if not beat else 1.0)
+            time.sleep(0.3 if not beat else min(1.0, self.beat_every))
         return value
 
     def published(self) -> bool:
-        """Every case's intro and messages are in its HubSpot thread."""
+        """Every case's intro and messages are in its HubSpot thread (two queries, whatever the size)."""
+        ids = [c.id for c in self.cases]
+        threads = dict(Escalation.objects.filter(pk__in=ids).values_list("pk", "hubspot_thread_id"))
+        held = dict(
+            SandboxMessage.objects.filter(type="MESSAGE", direction=INCOMING)
+            .values("thread_id")
+            .annotate(n=Count("pk"))
+            .values_list("thread_id", "n")
+        )
         for case in self.cases:
-            esc = Escalation.objects.get(pk=case.id)
-            if not esc.hubspot_thread_id:
-                return False
-            incoming = case.thread().messages.filter(type="MESSAGE", direction=INCOMING).count()
-            if incoming < 1 + len(case.to_hubspot):
+            thread_id = threads.get(uuid.UUID(str(case.id)))
+            if not thread_id or held.get(int(thread_id), 0) < 1 + len(case.to_hubspot):
                 return False
         return True
 
