@@ -80,14 +80,6 @@ def generate() -> dict[str, dict]:
         message="No agent took the conversation within 15 minutes.",
         at=AT + dt.timedelta(minutes=15),
     )
-    waiting = Escalation.objects.create(
-        connection=connection,
-        inbox=inbox,
-        conversation_id="chat-8814",
-        user_name="Alan Turing",
-        user_email="alan@example.com",
-        title="Where is my refund?",
-    )
     threshold = SlaThreshold.objects.create(connection=connection, kind=SlaKind.UNASSIGNED, minutes=10)
     with transaction.atomic():
         watchdogs.record_breach(
