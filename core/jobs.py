@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 
 from django.db import transaction
 
@@ -39,11 +40,19 @@ ANSWER_WORKER_PING = "core.tasks.answer_worker_ping"
 DELIVER_SANDBOX_WEBHOOK = "sandbox.tasks.deliver_webhook"
 
 
+# Autodiscovery runs once per process, on the first job; gunicorn's threads may all get there at
+# once, and a thread finding it already under way must wait for it, not look the task up
+# half-registered (found by `make bench`: NotRegistered, a 500 for a webhook already stored).
+_discovery = threading.Lock()
+
+
 def _task(name: str):
     from hitl_portal.celery import app
 
     if name not in app.tasks:
-        app.loader.import_default_modules()  # autodiscovery, in a process that has not run it yet
+        with _discovery:
+            if name not in app.tasks:
+                app.loader.import_default_modules()  # autodiscovery, in a process that has not run it yet
     return app.tasks[name]
 
 
