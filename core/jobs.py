@@ -33,6 +33,7 @@ _CREDENTIALS = re.compile(r"://[^/@\s]*@")
 PUBLISH_ESCALATION = "conversations.tasks.publishing.publish_escalation"
 CLOSE_HUBSPOT_THREAD = "conversations.tasks.publishing.close_hubspot_thread"
 PROCESS_HUBSPOT_EVENTS = "conversations.tasks.webhooks.process_hubspot_events"
+DRAIN_HUBSPOT_EVENTS = "conversations.tasks.webhooks.drain_hubspot_events"
 DELIVER_CALLBACKS = "conversations.tasks.callbacks.deliver_callbacks"
 REGISTER_CHANNEL = "connections.tasks.register_channel"
 UNREGISTER_CHANNEL = "connections.tasks.unregister_channel"

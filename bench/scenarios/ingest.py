@@ -4,7 +4,7 @@ concurrency with the same 1-event body.
 
 The worker's consumer is paused while it runs: these are the figures of the ack path (verify,
 store, enqueue), which HubSpot waits for; on a deployment the workers run on other cores or
-machines. The backlog is purged afterwards (the events stay stored and pending).
+machines. The backlog is purged afterwards and the events left pending are marked ignored.
 """
 
 from __future__ import annotations
@@ -77,9 +77,19 @@ def _analyze_events() -> None:
     from django.db import connection
 
     from conversations.models import HubSpotEvent, WebhookReceipt
+    from conversations.webhooks import wakeup
 
     try:
         with connection.cursor() as cursor:
+            # The ~200,000 events left pending are about threads that are not ours: settled as
+            # processing would settle them (ignored), so the drain a webhook request wakes does not
+            # spend the relay scenario working through them first. The drain queued during the
+            # run was purged with the backlog: its flag goes too.
+            cursor.execute(
+                f'UPDATE "{HubSpotEvent._meta.db_table}" SET "status" = %s WHERE "status" = %s',  # noqa: S608
+                [HubSpotEvent.Status.IGNORED.value, HubSpotEvent.Status.PENDING.value],
+            )
+            wakeup.clear()
             for model in (HubSpotEvent, WebhookReceipt):
                 cursor.execute(f'ANALYZE "{model._meta.db_table}"')
     finally:
