@@ -196,7 +196,7 @@ def deliver_pending(escalation_id, *, task_id: str = "", now=None) -> DeliveryRu
             attempt.save()
             go_on, report = _finish_attempt(event, outcome.ok, clock(), run)
         if report:
-            message_status.report_agent_message_status(event, report)
+            message_status.report(event, report)
         if not go_on:
             return run
 

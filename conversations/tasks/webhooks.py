@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from connections.hubspot import RETRYABLE_ERRORS, HubSpotError
 from conversations import events as bot_events
+from conversations import message_status
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.processing.context import Outcome
 from conversations.processing.dispatch import process_event, record_failure, record_outcome
@@ -185,12 +186,13 @@ def _deliver(escalation_ids, *, task_id: str, eager: bool) -> None:
     (a database error) gets a `deliver_callbacks` task instead."""
     from conversations.tasks.callbacks import deliver_now
 
-    for escalation_id in escalation_ids:
-        try:
-            deliver_now(escalation_id, task_id=task_id, eager=eager)
-        except Exception:
-            logger.exception("callback delivery of escalation %s failed here; queued", escalation_id)
-            bot_events.enqueue_delivery(escalation_id)
+    with message_status.reported_after():  # every callback first, then HubSpot's statuses
+        for escalation_id in escalation_ids:
+            try:
+                deliver_now(escalation_id, task_id=task_id, eager=eager)
+            except Exception:
+                logger.exception("callback delivery of escalation %s failed here; queued", escalation_id)
+                bot_events.enqueue_delivery(escalation_id)
 
 
 def _with_earlier_pending(events: list[HubSpotEvent]) -> list[HubSpotEvent]:

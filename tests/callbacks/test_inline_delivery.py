@@ -144,3 +144,27 @@ def test_an_agent_reply_is_recorded_and_delivered_in_few_statements(assigned, re
     # with its receipt; the delivery's claim; the attempt with the event's new state. (The webhook
     # request's own commit makes 5 per relayed message.)
     assert durable_commits(queries.captured_queries) == 4, "\n".join(statements)
+
+
+def test_hubspot_hears_the_statuses_after_every_callback_of_the_task(assigned, connection, receiver, stored):
+    """The SENT report (a HubSpot PATCH behind our rate limiter) no longer sits between one
+    escalation's callback and the next one's: the task's callbacks all go first."""
+    other = EscalationFactory(
+        connection=connection,
+        callback_url=receiver.url,
+        status=EscalationStatus.ASSIGNED,
+        hubspot_thread_id="9002",
+        agent_actor_id="A-1001",
+        agent_name="Alice Agent",
+    )
+    ids = stored(agent_reply(assigned, 1), {**agent_reply(other, 2), "eventId": "evt-other"})
+    callbacks_seen_at_report: list[int] = []
+
+    def report(event, status):
+        callbacks_seen_at_report.append(len(receiver.received))
+        return True
+
+    with mock.patch("conversations.message_status.report_agent_message_status", report):
+        process_hubspot_events.apply(args=(ids,))
+    assert len(receiver.received) == 2
+    assert callbacks_seen_at_report == [2, 2]
