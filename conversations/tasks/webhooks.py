@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = 8
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_MAX_SECONDS = 15 * 60
+DRAIN_BUDGET_SECONDS = 60
 SWEEP_BATCH = 100  # events per re-enqueued task (a webhook brings at most 100)
 
 
@@ -86,8 +88,10 @@ def drain_hubspot_events(self) -> dict:
     Each batch is claimed (`claim_fresh`: its `retry_at` set to the claim time, so another drain
     skips it and the lost-event sweep takes it back if this worker dies). A batch hitting a
     retryable HubSpot error is handed to a `process_hubspot_events` countdown with its ids, like a
-    retried task, and the drain stops: the next request wakes another."""
+    retried task, and the drain stops; so does one that ran DRAIN_BUDGET_SECONDS (one task must not
+    hold a worker forever under steady load): either wakes a new drain for what may be left."""
     counts: dict[str, int] = {}
+    started = time.monotonic()
     while True:
         wakeup.clear()  # before the claim: see wakeup's docstring for why this order is race-free
         batch = claim_fresh(settings.HITL_WEBHOOK_DRAIN_BATCH)
@@ -102,9 +106,13 @@ def drain_hubspot_events(self) -> dict:
                 what=f"retry of {len(batch)} drained HubSpot event(s)",
                 countdown=deferred.delay,
             )
+            wakeup.wake()
             return counts
         for status, n in done.items():
             counts[status] = counts.get(status, 0) + n
+        if time.monotonic() - started > DRAIN_BUDGET_SECONDS:
+            wakeup.wake()
+            return counts
 
 
 def claim_fresh(limit: int) -> list[int]:

@@ -88,9 +88,4 @@ def enqueue_on_commit(event_ids: list[int]) -> None:
             what=f"processing of {len(event_ids)} stored HubSpot event(s)",
         )
         return
-    transaction.on_commit(_wake)
-
-
-def _wake() -> None:
-    if wakeup.take() and not jobs.enqueue(jobs.DRAIN_HUBSPOT_EVENTS, what="drain of stored HubSpot events"):
-        wakeup.clear()  # the next request tries again; the sweep has these events meanwhile
+    transaction.on_commit(wakeup.wake)

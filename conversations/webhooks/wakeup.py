@@ -52,6 +52,15 @@ def take() -> bool:
         return True
 
 
+def wake() -> None:
+    """Publish a drain unless one is pending (after a request's commit, or by a drain stopping
+    with events possibly left)."""
+    from core import jobs
+
+    if take() and not jobs.enqueue(jobs.DRAIN_HUBSPOT_EVENTS, what="drain of stored HubSpot events"):
+        clear()  # the next request tries again; the sweep has these events meanwhile
+
+
 def clear() -> None:
     """Let the next stored request publish a drain (called by the drain before each claim, and
     after a publish the broker refused)."""

@@ -126,6 +126,20 @@ def test_a_retryable_error_hands_the_batch_to_a_countdown_task(client, settings)
         captured_jobs(as_worker=True) as queued,
     ):
         tasks.drain_hubspot_events.apply()
-    [job] = queued
+    job, again = queued
     assert job.name == jobs.PROCESS_HUBSPOT_EVENTS and job.args == (ids,) and job.countdown >= 8
+    assert again.name == jobs.DRAIN_HUBSPOT_EVENTS  # for whatever else is pending
+    assert HubSpotEvent.objects.filter(status=HubSpotEvent.Status.PENDING).count() == 3
+
+
+def test_a_drain_past_its_budget_hands_over_to_a_new_one(client, settings, monkeypatch):
+    settings.HITL_WEBHOOK_DRAIN_BATCH = 2
+    app = HubSpotAppFactory()
+    with captured_jobs(as_worker=True):
+        deliver(client, app, "app", batch(700, 5))
+    cache.delete(wakeup.KEY)
+    monkeypatch.setattr(tasks, "DRAIN_BUDGET_SECONDS", -1)  # spent once the first batch is done
+    with captured_jobs(as_worker=True) as queued:
+        assert tasks.drain_hubspot_events.apply().get() == {"ignored": 2}
+    assert [job.name for job in queued] == [jobs.DRAIN_HUBSPOT_EVENTS]
     assert HubSpotEvent.objects.filter(status=HubSpotEvent.Status.PENDING).count() == 3
