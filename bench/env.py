@@ -108,5 +108,13 @@ def sandbox_env(ports: Ports) -> dict[str, str]:
 
 def orchestrator_env(ports: Ports) -> dict[str, str]:
     """This process (seeding, provisioning): the portal's env, with the sandbox switch on so
-    `provision_connection --sandbox` can seed the sandbox's demo portal."""
-    return {**portal_env(ports), "HUBSPOT_SANDBOX": "true"}
+    `provision_connection --sandbox` can seed the sandbox's demo portal. The production profile
+    refuses the sandbox switch, so this process loads the local profile over the same database,
+    broker and secrets (it serves no request)."""
+    return {
+        **portal_env(ports),
+        "DJANGO_ENV": "local",
+        "DJANGO_SETTINGS_MODULE": "hitl_portal.settings.local",
+        "DJANGO_DEBUG": "false",
+        "HUBSPOT_SANDBOX": "true",
+    }

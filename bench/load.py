@@ -84,6 +84,7 @@ class Result:
     errors: Counter = field(default_factory=Counter)  # network errors by type
     elapsed: float = 0.0
     samples: list[Response] = field(default_factory=list)  # the first few responses
+    cpu_ms: float | None = None  # the server's CPU per answered request, when the scenario measures it
 
     @property
     def ok(self) -> int:

@@ -133,6 +133,7 @@ async def _scenarios(
         run_id=run_id,
         cookies=cookies,
         duration=args.duration,
+        cpu_seconds=procs.cpu_seconds,
     )
     plan = [
         ("ingest", ingest.run, ()),

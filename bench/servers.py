@@ -49,6 +49,23 @@ class Processes:
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {proc.returncode}; see {LOGS / (name + '.log')}")
 
+    def cpu_seconds(self, *names: str) -> float:
+        """User + system CPU the named processes' groups have used so far: every live process of
+        each group (gunicorn's and Celery's children included) plus what their exited children
+        used. Linux only (/proc); 0 elsewhere."""
+        groups = {proc.pid for name, proc in self.started if name in names}
+        tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # exited meanwhile
+                continue
+            # After "(comm)": state ppid pgrp session … utime(12) stime(13) cutime(14) cstime(15)
+            if int(fields[2]) in groups:
+                total += sum(int(v) for v in fields[11:15])
+        return total / tick
+
     def stop(self) -> None:
         """SIGTERM each process we started (gunicorn's and Celery's masters stop their own children
         cleanly), then SIGKILL whatever is left in its process group after 10 s."""

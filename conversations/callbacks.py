@@ -230,6 +230,14 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
 
 def send_event(event: EscalationEvent, url: str, *, task_id: str = "") -> tuple[Outcome, CallbackAttempt]:
     """POST one event once and record the attempt. The caller owns the event's delivery state."""
+    outcome, attempt = post_event(event, url, task_id=task_id)
+    attempt.save()
+    return outcome, attempt
+
+
+def post_event(event: EscalationEvent, url: str, *, task_id: str = "") -> tuple[Outcome, CallbackAttempt]:
+    """POST one event once; the attempt is returned unsaved, for the caller to store in the same
+    transaction as the event's new delivery state (one commit, not two)."""
     started = time.monotonic()
     try:
         _check_url(url)
@@ -250,7 +258,7 @@ def send_event(event: EscalationEvent, url: str, *, task_id: str = "") -> tuple[
         outcome = Outcome(False, error=f"refused: {exc}"[:500])
     duration_ms = int((time.monotonic() - started) * 1000)
     metrics.callback_attempt(outcome, duration_ms)
-    attempt = CallbackAttempt.objects.create(
+    attempt = CallbackAttempt(
         event=event,
         url=url,
         status_code=outcome.status_code,
@@ -281,6 +289,7 @@ __all__ = [
     "active_secrets",
     "build_headers",
     "compute_signature",
+    "post_event",
     "raw_body",
     "send_event",
     "signature_header",

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -188,34 +188,43 @@ def deliver_pending(escalation_id, *, task_id: str = "", now=None) -> DeliveryRu
             # countdown queued by the failed attempt, the sweep, or that worker): nothing to queue.
             return run
         with _renewing(event.pk, lease_until):
-            outcome, _ = callbacks.send_event(event, url, task_id=task_id)
+            outcome, attempt = callbacks.post_event(event, url, task_id=task_id)
         run.attempts += 1
-        if not _finish_attempt(event, outcome.ok, clock(), run):
+        # The attempt and the event's new state commit together (one durable commit per attempt);
+        # HubSpot hears of the message's fate only after that commit, outside any transaction.
+        with transaction.atomic():
+            attempt.save()
+            go_on, report = _finish_attempt(event, outcome.ok, clock(), run)
+        if report:
+            message_status.report(event, report)
+        if not go_on:
             return run
 
 
-def _finish_attempt(event: EscalationEvent, ok: bool, at: dt.datetime, run: DeliveryRun) -> bool:
-    """Record the result on the event; True if the run may go on with the next event."""
+def _finish_attempt(
+    event: EscalationEvent, ok: bool, at: dt.datetime, run: DeliveryRun
+) -> tuple[bool, str | None]:
+    """Record the result on the event: whether the run may go on with the next event, and the
+    status to report to HubSpot for the message behind it (None: nothing to report)."""
     attempts = event.attempts + 1
     rows = EscalationEvent.objects.filter(pk=event.pk, delivery_status=DeliveryStatus.PENDING)
     if ok:
-        if rows.update(
+        changed = rows.update(
             delivery_status=DeliveryStatus.DELIVERED, delivered_at=at, attempts=attempts, next_attempt_at=None
-        ):
-            message_status.report_agent_message_status(event, message_status.SENT)
+        )
         run.delivered.append(event.sequence)
         metrics.callback_delivered(event.created_at, at)
-        return True
+        return True, message_status.SENT if changed else None
     if at - event.created_at >= max_age() and attempts >= len(settings.HITL_CALLBACK_RETRY_SCHEDULE):
-        if rows.update(delivery_status=DeliveryStatus.FAILED, attempts=attempts, next_attempt_at=None):
-            message_status.report_agent_message_status(event, message_status.FAILED)
+        changed = rows.update(delivery_status=DeliveryStatus.FAILED, attempts=attempts, next_attempt_at=None)
         run.failed.append(event.sequence)
         metrics.callback_given_up()
-        return True  # given up: the events behind it go on (see the module docstring)
+        # given up: the events behind it go on (see the module docstring)
+        return True, message_status.FAILED if changed else None
     delay = retry_delay(attempts)
     rows.update(attempts=attempts, next_attempt_at=at + dt.timedelta(seconds=delay))
     run.retry_in = delay
-    return False
+    return False, None
 
 
 def due_escalation_ids(*, now: dt.datetime | None = None, limit: int = 1000) -> list:

@@ -35,6 +35,7 @@ REFRESH_QUEUE = "conversations.tasks.queue.refresh_queue"
 POST_BRIEFING = "conversations.tasks.briefing.post_briefing"
 CLOSE_HUBSPOT_THREAD = "conversations.tasks.publishing.close_hubspot_thread"
 PROCESS_HUBSPOT_EVENTS = "conversations.tasks.webhooks.process_hubspot_events"
+DRAIN_HUBSPOT_EVENTS = "conversations.tasks.webhooks.drain_hubspot_events"
 DELIVER_CALLBACKS = "conversations.tasks.callbacks.deliver_callbacks"
 SWEEP_SLA_WATCHDOGS = "conversations.tasks.watchdogs.sweep_sla_watchdogs"
 REGISTER_CHANNEL = "connections.tasks.register_channel"
@@ -43,8 +44,9 @@ ANSWER_WORKER_PING = "core.tasks.answer_worker_ping"
 DELIVER_SANDBOX_WEBHOOK = "sandbox.tasks.deliver_webhook"
 
 
-# One thread runs autodiscovery; the others wait for it. Without this a second request thread saw
-# autodiscovery as done while the first was still importing the task modules (NotRegistered, 500).
+# Autodiscovery runs once per process, on the first job; gunicorn's threads may all get there at
+# once, and a thread finding it already under way must wait for it, not look the task up
+# half-registered (found by `make bench`: NotRegistered, a 500 for a webhook already stored).
 _discovery = threading.Lock()
 
 
@@ -54,7 +56,7 @@ def _task(name: str):
     if name not in app.tasks:
         with _discovery:
             if name not in app.tasks:
-                app.loader.import_default_modules()  # in a process that has not run it yet
+                app.loader.import_default_modules()  # autodiscovery, in a process that has not run it yet
     return app.tasks[name]
 
 

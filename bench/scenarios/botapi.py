@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 
 from bench.load import build, closed_loop
-from bench.report import Row, failures, ms, p
+from bench.report import Row, failures, ms, p, under
 from bench.scenarios.context import Context
 
 CONCURRENCY = 10
+SEND_P99_TARGET_MS = 100
 USER = {"name": "Ada Lovelace", "phone": "+44 7700 900001"}  # a contact seeded in the sandbox
 
 
@@ -53,7 +54,19 @@ async def run(ctx: Context) -> list[Row]:
         path = f"/api/v1/escalations/{started[i % len(started)]}/messages/"
         return build("POST", path, ctx.port, json.dumps(body).encode(), auth)
 
-    return [*rows, _row("send message", await closed_loop(ctx.port, message, **kw))]
+    sends = await closed_loop(ctx.port, message, **kw)
+    p99 = p(sends, 99)
+    return [
+        *rows,
+        _row("send message", sends),
+        Row(
+            f"bot API c={CONCURRENCY}",
+            "send message p99",
+            ms(p99),
+            f"< {SEND_P99_TARGET_MS} ms",
+            under(p99, SEND_P99_TARGET_MS) and not failures(sends),
+        ),
+    ]
 
 
 def _row(figure: str, result) -> Row:

@@ -22,6 +22,9 @@ RATES = (10, 100)  # events/s
 TARGET_RATE = 100
 ESCALATIONS = 300
 SETTLE_SECONDS = 45  # waiting for the last callbacks after the last webhook
+# The portal's processes: the web server that takes the webhook and the worker that relays it.
+PORTAL = ("portal", "worker")
+CPU_TARGET_MS = 5  # the aim per relayed message
 
 
 async def run(ctx: Context, escalations: list[dict]) -> list[Row]:
@@ -55,9 +58,12 @@ async def _at(ctx: Context, escalations: list[dict], rate: int) -> list[Row]:
         return ctx.signer.request(path, body)
 
     ctx.receiver.on_event = on_event
+    portal_cpu, sandbox_cpu = ctx.cpu_seconds(*PORTAL), ctx.cpu_seconds("sandbox")
     acks = await open_loop(ctx.port, make, rate=rate, duration=ctx.duration, on_sent=sent.__setitem__)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), SETTLE_SECONDS)
+    portal_cpu = ctx.cpu_seconds(*PORTAL) - portal_cpu
+    sandbox_cpu = ctx.cpu_seconds("sandbox") - sandbox_cpu
     latencies = [arrived[i] - sent[i] for i in arrived if i in sent]
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     missing = len(sent) - len(arrived)
@@ -97,9 +103,23 @@ async def _at(ctx: Context, escalations: list[dict], rate: int) -> list[Row]:
         ),
         Row(
             s,
+            "portal CPU per relayed message",
+            cpu_row(portal_cpu, len(arrived)),
+            f"<= {CPU_TARGET_MS} ms" if judged else "",
+            (bool(arrived) and portal_cpu * 1000 / len(arrived) <= CPU_TARGET_MS) if judged else None,
+            note=f"gunicorn + Celery worker, user + system; sandbox {cpu_row(sandbox_cpu, len(arrived))}",
+        ),
+        Row(
+            s,
             "callbacks the bot refused",
             f"{ctx.receiver.rejected} bad signature, {ctx.receiver.errors} errors",
             "0",
             ctx.receiver.rejected == ctx.receiver.errors == 0,
         ),
     ]
+
+
+def cpu_row(seconds: float, messages: int) -> str:
+    if not messages:
+        return "n/a"
+    return f"{seconds * 1000 / messages:.1f} ms"

@@ -55,15 +55,20 @@ IGNORED_EVENT_TYPES: dict[str, str] = {
 }
 
 
-def process_event(event: HubSpotEvent) -> Outcome:
+def process_event(event: HubSpotEvent, *, record: bool = True) -> Outcome:
     """Apply one stored event and record the outcome on it. HubSpot errors propagate (the task
-    decides whether to retry); the event then stays pending with the error in `result`."""
+    decides whether to retry); the event then stays pending with the error in `result`.
+
+    With `record=False` the caller records the outcome later with `record_outcome` (the task
+    records a batch's outcomes in one transaction). Until then the event is still pending: a
+    worker lost in between leaves it to be applied again, which the lifecycle makes a no-op."""
     if event.status in (HubSpotEvent.Status.PROCESSED, HubSpotEvent.Status.IGNORED):
         return Outcome(event.status, event.result)
     # Counted in memory now, written with the outcome (or the failure): one UPDATE per event.
     event.attempts += 1
     outcome = _apply(event)
-    _record(event, outcome)
+    if record:
+        record_outcome(event, outcome)
     return outcome
 
 
@@ -91,7 +96,7 @@ def _apply(event: HubSpotEvent) -> Outcome:
     return outcome
 
 
-def _record(event: HubSpotEvent, outcome: Outcome) -> None:
+def record_outcome(event: HubSpotEvent, outcome: Outcome) -> None:
     event.status = outcome.status
     event.result = outcome.result[:2000]
     event.processed_at = timezone.now()

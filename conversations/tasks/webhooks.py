@@ -29,17 +29,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import time
 
 from celery import shared_task
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from connections.hubspot import RETRYABLE_ERRORS, HubSpotError
 from conversations import events as bot_events
+from conversations import message_status
 from conversations.models import HubSpotEvent, WebhookReceipt
-from conversations.processing.dispatch import process_event, record_failure
+from conversations.processing.context import Outcome
+from conversations.processing.dispatch import process_event, record_failure, record_outcome
+from conversations.webhooks import wakeup
 from core import jobs
 
 logger = logging.getLogger(__name__)
@@ -47,6 +51,7 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = 8
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_MAX_SECONDS = 15 * 60
+DRAIN_BUDGET_SECONDS = 60
 SWEEP_BATCH = 100  # events per re-enqueued task (a webhook brings at most 100)
 
 
@@ -56,37 +61,108 @@ def countdown(retries: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0)
 
 
+class _Deferred(Exception):
+    """A retryable HubSpot error: the events are to run again after `delay` seconds."""
+
+    def __init__(self, exc: Exception, delay: float):
+        super().__init__(str(exc))
+        self.exc, self.delay = exc, delay
+
+
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def process_hubspot_events(self, event_ids: list[int]) -> dict:
     """Apply events in HubSpot's order of occurrence, after any earlier event about the same thread
     that is still pending (see `_with_earlier_pending`), then deliver the callbacks they caused."""
-    events = _with_earlier_pending(
-        list(HubSpotEvent.objects.select_related("app", "receipt").filter(pk__in=event_ids))
+    try:
+        return _handle(self, event_ids)
+    except _Deferred as deferred:
+        raise self.retry(exc=deferred.exc, countdown=deferred.delay) from None
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def drain_hubspot_events(self) -> dict:
+    """Process every stored event no task was given, a batch at a time, until none is left: the
+    one task a webhook request wakes (conversations/webhooks/wakeup.py) instead of publishing one
+    per request.
+
+    Each batch is claimed (`claim_fresh`: its `retry_at` set to the claim time, so another drain
+    skips it and the lost-event sweep takes it back if this worker dies). A batch hitting a
+    retryable HubSpot error is handed to a `process_hubspot_events` countdown with its ids, like a
+    retried task, and the drain stops; so does one that ran DRAIN_BUDGET_SECONDS (one task must not
+    hold a worker forever under steady load): either wakes a new drain for what may be left."""
+    counts: dict[str, int] = {}
+    started = time.monotonic()
+    while True:
+        wakeup.clear()  # before the claim: see wakeup's docstring for why this order is race-free
+        batch = claim_fresh(settings.HITL_WEBHOOK_DRAIN_BATCH)
+        if not batch:
+            return counts
+        try:
+            done = _handle(self, batch, retries=0)
+        except _Deferred as deferred:
+            jobs.enqueue(
+                jobs.PROCESS_HUBSPOT_EVENTS,
+                batch,
+                what=f"retry of {len(batch)} drained HubSpot event(s)",
+                countdown=deferred.delay,
+            )
+            wakeup.wake()
+            return counts
+        for status, n in done.items():
+            counts[status] = counts.get(status, 0) + n
+        if time.monotonic() - started > DRAIN_BUDGET_SECONDS:
+            wakeup.wake()
+            return counts
+
+
+def claim_fresh(limit: int) -> list[int]:
+    """Take up to `limit` pending events no task was given (no `retry_at`), oldest first, in one
+    statement; concurrent drains skip each other's rows (SKIP LOCKED)."""
+    table = HubSpotEvent._meta.db_table
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    sql = (
+        f'UPDATE "{table}" SET "retry_at" = %s WHERE "id" IN ('  # noqa: S608 - our table name
+        f'SELECT "id" FROM "{table}" WHERE "status" = %s AND "retry_at" IS NULL '
+        f'ORDER BY "id" LIMIT %s{lock}) RETURNING "id"'
     )
-    # A redelivered task (its worker died after committing) still delivers what it recorded.
-    done_before = {e.escalation_id: None for e in events if e.escalation_id and e.status != e.Status.PENDING}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), HubSpotEvent.Status.PENDING.value, limit])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _handle(task, event_ids: list[int], *, retries: int | None = None) -> dict:
+    # Not the app nor the receipt: processing uses neither, and they would cost decrypting the
+    # app's secrets and reading the raw webhook body again for every event (the connection found
+    # for the event brings its app).
+    events = _with_earlier_pending(list(HubSpotEvent.objects.filter(pk__in=event_ids)))
     with bot_events.deliveries_collected() as emitted:
         try:
-            return _process(self, events)
+            return _process(events, task.request.retries if retries is None else retries)
         finally:
-            _deliver(done_before | emitted, task_id=self.request.id or "", eager=bool(self.request.is_eager))
+            # After the escalations given events now, in commit order: those of every other event
+            # of the task. A redelivered task (its worker died after committing) finds its events
+            # processed, or applies them again as no-ops, and still delivers what the first run
+            # recorded but may not have sent.
+            touched = {e.escalation_id: None for e in events if e.escalation_id}
+            _deliver(emitted | touched, task_id=task.request.id or "", eager=bool(task.request.is_eager))
 
 
-def _process(task, events: list[HubSpotEvent]) -> dict:
+def _process(events: list[HubSpotEvent], retries: int) -> dict:
     counts: dict[str, int] = {}
+    applied: list[tuple[HubSpotEvent, Outcome]] = []  # outcomes recorded together, see _settle
     for event in events:
         try:
-            outcome = process_event(event)
+            outcome = process_event(event, record=False)
         except RETRYABLE_ERRORS as exc:
-            final = task.request.retries >= task.max_retries
-            delay = countdown(task.request.retries, exc.retry_after)
+            final = retries >= MAX_RETRIES
+            delay = countdown(retries, exc.retry_after)
             message = f"HubSpot unavailable (attempt {event.attempts}): {exc}"
             record_failure(event, message, final=final, retry_in=None if final else delay)
             if final:
                 counts["failed"] = counts.get("failed", 0) + 1
                 continue
-            _finish_receipts(events)
-            raise task.retry(exc=exc, countdown=delay) from None
+            _settle(applied, events)
+            raise _Deferred(exc, delay) from None
         except HubSpotError as exc:
             record_failure(event, f"HubSpot refused: {exc}", final=True)
             counts["failed"] = counts.get("failed", 0) + 1
@@ -97,8 +173,20 @@ def _process(task, events: list[HubSpotEvent]) -> dict:
             counts["failed"] = counts.get("failed", 0) + 1
             continue
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
-    _finish_receipts(events)
+        if event.status == HubSpotEvent.Status.PENDING:  # not one processed before (a redelivery)
+            applied.append((event, outcome))
+    _settle(applied, events)
     return counts
+
+
+def _settle(applied: list[tuple[HubSpotEvent, Outcome]], events: list[HubSpotEvent]) -> None:
+    """Record the outcomes of the events applied and finish their receipts in one transaction: one
+    durable commit per task instead of one per event plus one per receipt. (Each event's own changes,
+    a reply and the bot's event, committed when it was applied.)"""
+    with transaction.atomic():
+        for event, outcome in applied:
+            record_outcome(event, outcome)
+        _finish_receipts(events)
 
 
 def _deliver(escalation_ids, *, task_id: str, eager: bool) -> None:
@@ -106,12 +194,13 @@ def _deliver(escalation_ids, *, task_id: str, eager: bool) -> None:
     (a database error) gets a `deliver_callbacks` task instead."""
     from conversations.tasks.callbacks import deliver_now
 
-    for escalation_id in escalation_ids:
-        try:
-            deliver_now(escalation_id, task_id=task_id, eager=eager)
-        except Exception:
-            logger.exception("callback delivery of escalation %s failed here; queued", escalation_id)
-            bot_events.enqueue_delivery(escalation_id)
+    with message_status.reported_after():  # every callback first, then HubSpot's statuses
+        for escalation_id in escalation_ids:
+            try:
+                deliver_now(escalation_id, task_id=task_id, eager=eager)
+            except Exception:
+                logger.exception("callback delivery of escalation %s failed here; queued", escalation_id)
+                bot_events.enqueue_delivery(escalation_id)
 
 
 def _with_earlier_pending(events: list[HubSpotEvent]) -> list[HubSpotEvent]:
@@ -137,9 +226,9 @@ def _with_earlier_pending(events: list[HubSpotEvent]) -> list[HubSpotEvent]:
         known = {e.pk for e in events}
         events += [
             e
-            for e in HubSpotEvent.objects.select_related("app", "receipt")
-            .filter(earlier, status=HubSpotEvent.Status.PENDING)
-            .exclude(pk__in=known)
+            for e in HubSpotEvent.objects.filter(earlier, status=HubSpotEvent.Status.PENDING).exclude(
+                pk__in=known
+            )
         ]
     far_future = dt.datetime.max.replace(tzinfo=dt.UTC)
     return sorted(events, key=lambda e: (e.occurred_at or far_future, e.pk))
@@ -201,4 +290,4 @@ def sweep_pending_webhook_events() -> int:
     return len(ids)
 
 
-__all__ = ["process_hubspot_events", "sweep_pending_webhook_events"]
+__all__ = ["claim_fresh", "drain_hubspot_events", "process_hubspot_events", "sweep_pending_webhook_events"]

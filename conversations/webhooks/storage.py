@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from conversations.models import HubSpotEvent, WebhookReceipt
+from conversations.webhooks import wakeup
 from conversations.webhooks.parsing import ParsedEvent
 from core import jobs, request_id
 
@@ -77,7 +78,14 @@ def store(
 
 
 def enqueue_on_commit(event_ids: list[int]) -> None:
-    """Queue processing of the events once the current transaction commits (see `store`)."""
-    jobs.enqueue_on_commit(
-        jobs.PROCESS_HUBSPOT_EVENTS, event_ids, what=f"processing of {len(event_ids)} stored HubSpot event(s)"
-    )
+    """Have the events processed once the current transaction commits (see `store`): with a
+    broker, by waking the one pending drain (`wakeup`: no publish when one is pending already);
+    eagerly, by processing these ids in place."""
+    if not wakeup.coalescing():
+        jobs.enqueue_on_commit(
+            jobs.PROCESS_HUBSPOT_EVENTS,
+            event_ids,
+            what=f"processing of {len(event_ids)} stored HubSpot event(s)",
+        )
+        return
+    transaction.on_commit(wakeup.wake)

@@ -412,6 +412,11 @@ HITL_SLA_SWEEP_SECONDS = env.float("HITL_SLA_SWEEP_SECONDS", default=30.0)
 # (the estimate moves with the time waited; a change held back by the rate goes out then).
 HITL_QUEUE_UPDATE_MIN_SECONDS = env.int("HITL_QUEUE_UPDATE_MIN_SECONDS", default=30)
 HITL_QUEUE_SWEEP_SECONDS = env.float("HITL_QUEUE_SWEEP_SECONDS", default=30.0)
+# Webhook requests publish one drain of pending events at a time (conversations/webhooks/wakeup.py):
+# the flag saying one is pending expires after this long, so a lost drain stops coalescing soon.
+HITL_WEBHOOK_WAKEUP_TTL_SECONDS = env.int("HITL_WEBHOOK_WAKEUP_TTL_SECONDS", default=5)
+# Events a drain claims and processes per transaction-sized step (their callbacks go out after each).
+HITL_WEBHOOK_DRAIN_BATCH = env.int("HITL_WEBHOOK_DRAIN_BATCH", default=10)
 # Periodic sweeps (django_celery_beat's DatabaseScheduler copies them into its tables at start):
 # due callback retries, the assignment timeout, messages left pending after a task gave up (or an
 # eager run could not reach HubSpot), thread closes owed likewise, and webhook events whose

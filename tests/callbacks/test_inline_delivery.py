@@ -14,6 +14,8 @@ from conversations import events
 from conversations.models import DeliveryStatus, EscalationEvent, EscalationStatus, EventType, HubSpotEvent
 from conversations.tasks import callbacks as callback_tasks
 from conversations.tasks.webhooks import process_hubspot_events
+from tests.commits import durable_commits
+from tests.commits import statements as work_done
 from tests.factories import EscalationFactory
 from tests.jobs import captured_jobs
 from tests.webhooks.helpers import deliver, load_fixture
@@ -135,6 +137,34 @@ def test_an_agent_reply_is_recorded_and_delivered_in_few_statements(assigned, re
     ]
     assert len(routed) == 1, statements
     assert sum(" FOR UPDATE" in s for s in statements) == 1
-    # 17 to record it (BEGIN/COMMIT and a savepoint included), 6 to deliver it, 1 to find the
-    # channel its SENT status is reported on (conversations.message_status); was 22 + 6
-    assert len(statements) <= 24, "\n".join(statements)
+    # 15 to record it, 5 to deliver it, 1 to find the channel its SENT status is reported on
+    # (conversations.message_status); BEGIN, COMMIT and savepoints not counted
+    assert len(work_done(queries.captured_queries)) <= 21, "\n".join(statements)
+    # Durable commits in the worker (was 6): the reply with its event; the webhook event's outcome
+    # with its receipt; the delivery's claim; the attempt with the event's new state. (The webhook
+    # request's own commit makes 5 per relayed message.)
+    assert durable_commits(queries.captured_queries) == 4, "\n".join(statements)
+
+
+def test_hubspot_hears_the_statuses_after_every_callback_of_the_task(assigned, connection, receiver, stored):
+    """The SENT report (a HubSpot PATCH behind our rate limiter) no longer sits between one
+    escalation's callback and the next one's: the task's callbacks all go first."""
+    other = EscalationFactory(
+        connection=connection,
+        callback_url=receiver.url,
+        status=EscalationStatus.ASSIGNED,
+        hubspot_thread_id="9002",
+        agent_actor_id="A-1001",
+        agent_name="Alice Agent",
+    )
+    ids = stored(agent_reply(assigned, 1), {**agent_reply(other, 2), "eventId": "evt-other"})
+    callbacks_seen_at_report: list[int] = []
+
+    def report(event, status):
+        callbacks_seen_at_report.append(len(receiver.received))
+        return True
+
+    with mock.patch("conversations.message_status.report_agent_message_status", report):
+        process_hubspot_events.apply(args=(ids,))
+    assert len(receiver.received) == 2
+    assert callbacks_seen_at_report == [2, 2]

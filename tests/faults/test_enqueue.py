@@ -63,3 +63,42 @@ def test_every_named_job_is_a_registered_task():
     assert len(names) >= 8
     for name in names:
         assert jobs._task(name).name == name
+
+
+def test_threads_queueing_their_first_job_at_once_wait_for_one_discovery():
+    """Found by `make bench`: gunicorn's threads in a fresh worker all queued their first job at
+    once; a thread finding autodiscovery already under way looked the task up before it was
+    registered (NotRegistered, a 500 for a webhook already stored)."""
+    import threading
+    import time
+
+    from hitl_portal.celery import app
+
+    name = "tests.faults.test_enqueue.discovered_late"
+    started = threading.Event()
+    registered = object()  # stands for the task discovery registers
+
+    def discovery():
+        # Like Celery's: a second caller while the first is still importing returns at once.
+        if started.is_set():
+            return
+        started.set()
+        time.sleep(0.2)
+        app.tasks[name] = registered
+
+    found, errors = [], []
+
+    def first_job():
+        try:
+            found.append(jobs._task(name))
+        except Exception as exc:
+            errors.append(exc)
+
+    with mock.patch.object(app.loader, "import_default_modules", side_effect=discovery):
+        threads = [threading.Thread(target=first_job) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    app.tasks.pop(name, None)
+    assert errors == [] and found == [registered, registered]
