@@ -29,6 +29,21 @@ DEVICE_NAME = "Authenticator app"
 class TwoFactorLoginForm(OTPAdminAuthenticationForm):
     """The admin login: the password, then a code for people who have enrolled a device."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The admin theme's input style (unfold's own login form does the same for its fields).
+        from unfold.widgets import BASE_INPUT_CLASSES
+
+        for name in ("username", "password", "otp_token", "otp_device"):
+            if name in self.fields:
+                self.fields[name].widget.attrs["class"] = " ".join(BASE_INPUT_CLASSES)
+        self.fields["username"].widget.attrs["autofocus"] = ""
+        self.fields["otp_token"].label = "Code from your authenticator app"
+        self.fields["otp_token"].help_text = "Only if you have set up a second factor."
+        self.fields["otp_token"].widget.attrs.update(
+            {"autocomplete": "one-time-code", "inputmode": "numeric"}
+        )
+
     def clean_otp(self, user):
         if user is not None and user_has_device(user):
             super().clean_otp(user)

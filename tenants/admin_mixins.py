@@ -11,6 +11,7 @@ Access comes from memberships, not Django's per-model permissions:
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from unfold.admin import ModelAdmin
 
 from core.fields import encrypted_fields
 from tenants.models import Role, Tenant, TenantScopedQuerySet, tenant_ids_for, tenant_of
@@ -31,7 +32,7 @@ class OrganisationListFilter(admin.RelatedFieldListFilter):
         pass  # the field's own verbose name ("tenant") is not what people call it
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
+class TenantScopedAdmin(ModelAdmin):
     support_lead_access = "none"  # or "view"
 
     # -- one name per concept: a "tenant" field is shown as "Organisation" ----------------------
