@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from unfold.admin import ModelAdmin
+from unfold.forms import ActionForm
 
 from core.fields import encrypted_fields
 from tenants.models import Role, Tenant, TenantScopedQuerySet, tenant_ids_for, tenant_of
@@ -32,7 +33,17 @@ class OrganisationListFilter(admin.RelatedFieldListFilter):
         pass  # the field's own verbose name ("tenant") is not what people call it
 
 
+class LabelledActionForm(ActionForm):
+    """The theme's bulk-action bar, with its select labelled (the theme leaves it without a name)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].label = "Action:"
+        self.fields["action"].widget.attrs["aria-label"] = "Action"
+
+
 class TenantScopedAdmin(ModelAdmin):
+    action_form = LabelledActionForm
     support_lead_access = "none"  # or "view"
 
     # -- one name per concept: a "tenant" field is shown as "Organisation" ----------------------

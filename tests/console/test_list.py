@@ -266,3 +266,12 @@ def test_ordering_uses_the_created_at_index(client, lead_a, inbox_a):
         if q["sql"].startswith('SELECT "conversations_escalation"."id"')
     )
     assert re.search(r'ORDER BY "conversations_escalation"\."created_at" DESC', page), page
+
+
+def test_show_all_is_offered_only_on_a_filtered_list(client, lead_a, inbox_a):
+    escalation(inbox_a, status=EscalationStatus.OPEN)
+    escalation(inbox_a, status=EscalationStatus.CLOSED)
+    client.force_login(lead_a)
+    assert "Show all" not in client.get("/admin/conversations/escalation/").text
+    filtered = client.get("/admin/conversations/escalation/?status__exact=open").text
+    assert "1 result" in filtered and "Show all" in filtered
