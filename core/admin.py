@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from unfold.admin import ModelAdmin
 
 from core import admin_dates  # noqa: F401 (registers the strict date filter for every admin list)
 from core.models import AuditLogEntry, WorkerPing
@@ -14,7 +15,7 @@ from tenants.models import Role, tenant_ids_for
 
 
 @admin.register(WorkerPing)
-class WorkerPingAdmin(admin.ModelAdmin):
+class WorkerPingAdmin(ModelAdmin):
     """Read-only record of queue round trips (POST /ops/worker-ping/ starts one)."""
 
     list_display = ("requested_at", "requested_by", "completed_at", "worker")

@@ -7,11 +7,16 @@ those its ModelAdmin allows (the list is built from Django's own, which asks eve
 a support lead never sees a model they cannot use, and Developer tools (the HubSpot sandbox,
 Celery beat, worker pings, users and groups) are superuser-only by construction: their admins
 refuse everyone else. An app's own index (`/admin/<app_label>/`) keeps Django's list.
+
+`sidebar(request)` hands the same groups to the admin theme (django-unfold's SIDEBAR navigation
+callback in settings), with an icon per entry, so the sidebar and the home page always agree on
+what a person may open.
 """
 
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.html import escape
 
 GROUPS = (
     ("escalations", "Escalations"),
@@ -38,6 +43,25 @@ PLACES = {
 }
 
 
+# Material Symbols names (the font ships with the theme) by "app_label.ObjectName".
+ICONS = {
+    "conversations.Dashboard": "monitoring",
+    "conversations.Escalation": "support_agent",
+    "conversations.HubSpotEvent": "bolt",
+    "conversations.WebhookReceipt": "webhook",
+    "conversations.EscalationEvent": "send",
+    "conversations.CallbackAttempt": "sync_alt",
+    "connections.Connection": "hub",
+    "connections.HubSpotApp": "apps",
+    "tenants.Tenant": "corporate_fare",
+    "tenants.Membership": "group",
+    "tenants.Invitation": "forward_to_inbox",
+    "core.AuditLogEntry": "history",
+    "auth.User": "person",
+    "auth.Group": "groups",
+}
+
+
 def grouped(app_list: list[dict]) -> list[dict]:
     groups = {key: [] for key, _ in GROUPS}
     for app in app_list:
@@ -45,6 +69,7 @@ def grouped(app_list: list[dict]) -> list[dict]:
             key = f"{app['app_label']}.{model['object_name']}"
             group, order = PLACES.get(key, ("developer", 100))
             entry = dict(model)
+            entry["icon"] = ICONS.get(key, "build")
             # Say where a developer tool comes from ("Periodic Tasks: Intervals"), unless its name
             # already does ("Sandbox threads").
             if group == "developer" and not str(entry["name"]).lower().startswith(app["app_label"].lower()):
@@ -80,3 +105,25 @@ def install(site) -> None:
         return apps if app_label else grouped(apps)
 
     site.get_app_list = app_list
+
+
+def sidebar(request) -> list[dict]:
+    """The theme's sidebar: Home, then the task groups of the site's (grouped) app list."""
+    from django.contrib import admin
+
+    groups = [{"items": [{"title": "Home", "icon": "home", "link": reverse("admin:index")}]}]
+    for group in admin.site.get_app_list(request):
+        groups.append(
+            {
+                "title": group["name"],
+                "separator": True,
+                # Developer tools are many and rarely used: folded until one of them is open.
+                "collapsible": group["app_label"] == "developer",
+                "items": [
+                    {"title": escape(str(model["name"])), "icon": model["icon"], "link": model["admin_url"]}
+                    for model in group["models"]
+                    if model.get("admin_url")
+                ],
+            }
+        )
+    return groups

@@ -36,11 +36,21 @@ COPY = {
 }
 
 
+def _chrome(request) -> dict:
+    """The admin's context (sidebar, branding, account menu) for signed-in staff; the bare theme
+    for anyone else, who may not see the admin's navigation."""
+    from django.contrib import admin
+
+    user = getattr(request, "user", None)
+    if user is None or not (user.is_active and user.is_staff):
+        return {"is_nav_sidebar_enabled": False}
+    return admin.site.each_context(request)
+
+
 def _page(request, status: int):
     title, text = COPY[status]
-    return TemplateResponse(
-        request, TEMPLATE, {"status": status, "title": title, "text": text}, status=status
-    )
+    context = {**_chrome(request), "status": status, "title": title, "text": text}
+    return TemplateResponse(request, TEMPLATE, context, status=status)
 
 
 @requires_csrf_token

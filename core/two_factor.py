@@ -36,6 +36,21 @@ class TwoFactorLoginForm(OTPAdminAuthenticationForm):
     """The admin login: the password, then a code for people who have enrolled a device. With a
     passkey the code may stay blank: the passkey is asked for on the next page."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The admin theme's input style (unfold's own login form does the same for its fields).
+        from unfold.widgets import BASE_INPUT_CLASSES
+
+        for name in ("username", "password", "otp_token", "otp_device"):
+            if name in self.fields:
+                self.fields[name].widget.attrs["class"] = " ".join(BASE_INPUT_CLASSES)
+        self.fields["username"].widget.attrs["autofocus"] = ""
+        self.fields["otp_token"].label = "Code from your authenticator app"
+        self.fields["otp_token"].help_text = "Only if you have set up a second factor."
+        self.fields["otp_token"].widget.attrs.update(
+            {"autocomplete": "one-time-code", "inputmode": "numeric"}
+        )
+
     def clean_otp(self, user):
         if user is None or not user_has_device(user):
             return

@@ -55,7 +55,7 @@ handler500 = "core.errors.handler500"
 
 # The password, then a code for anyone who enrolled a second factor (core/two_factor.py).
 admin.site.login_form = TwoFactorLoginForm
-admin.site.login_template = "otp/admin111/login.html"
+admin.site.login_template = "admin/login_two_factor.html"
 admin.site.site_header = "HubSpot HITL portal"
 admin.site.site_title = "HITL portal"
 admin.site.index_title = "Operations"

@@ -5,11 +5,12 @@ admins and support leads never see them, even with model permissions granted by 
 """
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin, TabularInline
 
 from sandbox import models
 
 
-class SuperuserOnlyAdmin(admin.ModelAdmin):
+class SuperuserOnlyAdmin(ModelAdmin):
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_superuser
 
@@ -122,7 +123,7 @@ class SandboxChannelAccountAdmin(SuperuserOnlyAdmin):
     list_select_related = ("channel", "portal", "inbox")
 
 
-class SandboxMessageInline(admin.TabularInline):
+class SandboxMessageInline(TabularInline):
     model = models.SandboxMessage
     fields = ("message_id", "type", "direction", "text", "created_by", "status_type", "created_at")
     readonly_fields = fields

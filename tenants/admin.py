@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
+from unfold.admin import TabularInline
 
 from tenants import invitations
 from tenants.admin_mixins import TenantScopedAdmin, user_tenants
@@ -18,7 +19,7 @@ def _member_choices(request):
     return users.filter(memberships__tenant_id__in=tenant_ids_for(request.user, (Role.ADMIN,))).distinct()
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TabularInline):
     model = Membership
     extra = 0
 

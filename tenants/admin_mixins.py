@@ -11,6 +11,8 @@ Access comes from memberships, not Django's per-model permissions:
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from unfold.admin import ModelAdmin
+from unfold.forms import ActionForm
 
 from core.fields import encrypted_fields
 from tenants.models import Role, Tenant, TenantScopedQuerySet, tenant_ids_for, tenant_of
@@ -40,7 +42,17 @@ class OrganisationListFilter(admin.RelatedFieldListFilter):
         )
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
+class LabelledActionForm(ActionForm):
+    """The theme's bulk-action bar, with its select labelled (the theme leaves it without a name)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].label = "Action:"
+        self.fields["action"].widget.attrs["aria-label"] = "Action"
+
+
+class TenantScopedAdmin(ModelAdmin):
+    action_form = LabelledActionForm
     support_lead_access = "none"  # or "view"
 
     # -- one name per concept: a "tenant" field is shown as "Organisation" ----------------------

@@ -13,6 +13,12 @@ from playwright.sync_api import expect
 from core.models import AuditLogEntry
 from tenants.models import Invitation, Membership, Role
 
+
+def field_label(name: str) -> re.Pattern:
+    """An admin form field's label in the theme: the name, then "*" when the field is required."""
+    return re.compile(rf"^\s*{re.escape(name)}\s*\*?\s*$")
+
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LINK = re.compile(r"https?://\S+/invitations/[\w-]+/")
 
@@ -29,9 +35,11 @@ def test_invite_set_password_and_sign_in_with_the_role(live_server, settings, br
     admin_page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
     log_in(admin_page, live_server.url, "alice")
     admin_page.goto(f"{live_server.url}/admin/tenants/invitation/add/")
-    expect(admin_page.get_by_label("Organisation:")).to_have_value(str(tenant_a.pk))  # the only one
-    admin_page.get_by_label("Email:").fill("Lena.Lead@Example.com")
-    admin_page.get_by_label("Role:").select_option(Role.SUPPORT_LEAD)
+    expect(admin_page.get_by_label(field_label("Organisation"))).to_have_value(
+        str(tenant_a.pk)
+    )  # the only one
+    admin_page.get_by_label(field_label("Email")).fill("Lena.Lead@Example.com")
+    admin_page.get_by_label(field_label("Role")).select_option(Role.SUPPORT_LEAD)
     admin_page.get_by_role("button", name="Save", exact=True).click()
     expect(admin_page.locator(".messagelist")).to_contain_text("Invitation emailed to lena.lead@example.com")
     expect(admin_page.locator("#result_list")).to_contain_text("Pending")
@@ -43,8 +51,8 @@ def test_invite_set_password_and_sign_in_with_the_role(live_server, settings, br
 
     # Resend: a new link; the first one stops working.
     admin_page.locator("#result_list input[name=_selected_action]").check()
-    admin_page.get_by_label("Action:").select_option("resend_invitations")
-    admin_page.get_by_role("button", name="Go").click()
+    admin_page.get_by_label("Action", exact=True).select_option("resend_invitations")
+    admin_page.get_by_role("button", name="Run").click()
     expect(admin_page.locator(".messagelist")).to_contain_text("Resent the invitation")
     assert len(mail.outbox) == 2
     link = LINK.search(mail.outbox[1].body).group(0)
@@ -56,11 +64,11 @@ def test_invite_set_password_and_sign_in_with_the_role(live_server, settings, br
 
     newcomer.goto(link)
     expect(newcomer.get_by_role("heading", name=f"Join {tenant_a.name}")).to_be_visible()
-    newcomer.get_by_label("New password:", exact=True).fill("short")
+    newcomer.get_by_label(field_label("New password:")).fill("short")
     newcomer.get_by_label("New password again:").fill("short")
     newcomer.get_by_role("button", name="Set password and join").click()
     expect(newcomer.locator(".errorlist")).to_be_visible()  # Django's validators
-    newcomer.get_by_label("New password:", exact=True).fill("a-Long-enough-passphrase-42")
+    newcomer.get_by_label(field_label("New password:")).fill("a-Long-enough-passphrase-42")
     newcomer.get_by_label("New password again:").fill("a-Long-enough-passphrase-42")
     newcomer.get_by_role("button", name="Set password and join").click()
     expect(newcomer.locator(".messagelist")).to_contain_text(f"Welcome to {tenant_a.name}")
@@ -94,8 +102,8 @@ def test_revoked_invitations_stop_working(live_server, settings, page, admin_a, 
     log_in(page, live_server.url, "alice")
     page.goto(f"{live_server.url}/admin/tenants/invitation/")
     page.locator("#result_list input[name=_selected_action]").check()
-    page.get_by_label("Action:").select_option("revoke_invitations")
-    page.get_by_role("button", name="Go").click()
+    page.get_by_label("Action", exact=True).select_option("revoke_invitations")
+    page.get_by_role("button", name="Run").click()
     expect(page.locator("#result_list")).to_contain_text("Revoked")
     assert page.goto(link).status == 410
     expect(page.locator("#content-main")).to_contain_text("revoked")

@@ -61,7 +61,7 @@ class EscalationEventAdmin(ReadOnlyLogAdmin):
 
     @admin.display(description="Escalation", ordering="escalation__created_at")
     def escalation_link(self, obj):
-        return display.admin_link(obj.escalation)
+        return display.admin_link(obj.escalation, display.cut(str(obj.escalation), narrow=True))
 
     @admin.display(description="Delivery", ordering="delivery_status")
     def delivery_badge(self, obj):
@@ -170,10 +170,8 @@ class CallbackAttemptAdmin(ReadOnlyLogAdmin):
         "when",
         "event_link",
         "host",
-        "status_code",
-        "duration_ms",
+        "http",
         "error_excerpt",
-        "response",
     )
     list_filter = (
         AttemptOutcomeFilter,
@@ -199,23 +197,29 @@ class CallbackAttemptAdmin(ReadOnlyLogAdmin):
 
     @admin.display(description="Event")
     def event_link(self, obj):
-        return display.admin_link(obj.event)
+        return display.admin_link(obj.event, display.cut(str(obj.event), narrow=True))
+
+    @admin.display(description="HTTP", ordering="status_code")
+    def http(self, obj):
+        return format_html(
+            '{}<br><span class="esc-quiet">{} ms</span>', obj.status_code or "—", obj.duration_ms
+        )
 
     @admin.display(description="Host")
     def host(self, obj) -> str:
-        return display.url_host(obj.url)
+        return display.cut(display.url_host(obj.url), narrow=True)
 
     @admin.display(description="URL")
     def address(self, obj) -> str:
         return display.url_without_query(obj.url)
 
-    @admin.display(description="Error")
-    def error_excerpt(self, obj) -> str:
-        return display.excerpt(redact(obj.error)) or "—"
-
-    @admin.display(description="Response")
-    def response(self, obj) -> str:
-        return display.excerpt(redact(obj.response_excerpt), 60) or "—"
+    @admin.display(description="Error / response")
+    def error_excerpt(self, obj):
+        return format_html(
+            '{}<br><span class="esc-quiet">{}</span>',
+            display.cut(redact(obj.error)),
+            display.cut(redact(obj.response_excerpt)),
+        )
 
     @admin.display(description="Response (excerpt, as received)")
     def response_raw(self, obj):

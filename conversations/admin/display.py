@@ -6,10 +6,10 @@ import json
 from urllib.parse import urlsplit
 
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from connections.admin.display import MEDIA_CSS
+from core.templatetags.hitl_time import when as hitl_when
 
 TONES = {
     "processed": "ok",
@@ -42,13 +42,28 @@ def badge(value: str, label: str | None = None):
     return format_html('<span class="hitl-badge hitl-{}">{}</span>', TONES.get(value, "idle"), label or value)
 
 
-def when(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+def when(value):
+    """The admin's one way to show a moment: relative, the exact time in the viewer's zone on hover."""
+    return hitl_when(value)
 
 
 def excerpt(text: str, limit: int = 80) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cut(text: str, *, narrow: bool = False):
+    """A list cell's long text on one line, cut by the stylesheet at the column's width, the whole
+    text (up to 500 characters) on hover: wide tables stay readable at 1280 px."""
+    text = " ".join((text or "").split())
+    if not text:
+        return "—"
+    return format_html(
+        '<span class="hitl-trunc{}" title="{}">{}</span>',
+        " hitl-trunc-narrow" if narrow else "",
+        excerpt(text, 500),
+        text,
+    )
 
 
 def raw(text: str):

@@ -51,6 +51,11 @@ class EscalationChangeList(ChangeList):
         queues = queues_for_page(self.result_list)
         for esc in self.result_list:
             esc.page_queue = queues.get(esc.pk)
+        # Unfiltered, the page's count is the full count (unless capped): the theme's header then
+        # offers no "Show all" for a list that shows all already.
+        unfiltered = not self.has_active_filters and not self.query
+        if unfiltered and not getattr(self.paginator, "capped", False):
+            self.full_result_count = self.result_count
 
 
 def filtered_queryset(model_admin, request, *, drop: tuple[str, ...] = ()):

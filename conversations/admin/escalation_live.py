@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.admin.templatetags.admin_list import items_for_result
 from django.db.models import Exists, OuterRef
 from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+
+# The theme's cells (its classes and data-label for the phone layout), as the list's first render.
+from unfold.templatetags.unfold_list import items_for_result
 
 from conversations.admin.escalation_changelist import filtered_queryset
 from conversations.admin.escalation_display import iso, version_of

@@ -23,9 +23,14 @@ def _tenant_label(tenant) -> str:
     return tenant.name if tenant else "Platform app"
 
 
+# The list's short names for the kinds (the full name on hover and on the receipt's page).
+SHORT_KINDS = {WebhookReceipt.Kind.APP: "App", WebhookReceipt.Kind.CHANNEL: "Channel"}
+
+
 @admin.register(WebhookReceipt)
 class WebhookReceiptAdmin(ReadOnlyLogAdmin):
-    list_display = ("when", "app", "kind", "event_count", "status_badge", "exception_excerpt", "remote_ip")
+    # The sender's address is searchable and on each receipt's page; the list keeps what one scans.
+    list_display = ("when", "app_label", "kind_label", "events", "status_badge", "exception_excerpt")
     list_filter = ("kind", "status", ("app", AppFilter), "received_at")
     list_select_related = ("app__tenant",)
     search_fields = ("=remote_ip",)
@@ -55,6 +60,18 @@ class WebhookReceiptAdmin(ReadOnlyLogAdmin):
     def status_badge(self, obj):
         return display.badge(obj.status, obj.get_status_display())
 
+    @admin.display(description="Kind", ordering="kind")
+    def kind_label(self, obj):
+        return format_html('<span title="{}">{}</span>', obj.get_kind_display(), SHORT_KINDS[obj.kind])
+
+    @admin.display(description="Events", ordering="event_count")
+    def events(self, obj) -> int:
+        return obj.event_count
+
+    @admin.display(description="App", ordering="app__name")
+    def app_label(self, obj):
+        return display.cut(str(obj.app), narrow=True)
+
     def get_queryset(self, request):
         # Nothing sets `exception` once a receipt is stored: processing errors are recorded on its
         # events. The list shows the first failed event's error, in the same query.
@@ -68,7 +85,7 @@ class WebhookReceiptAdmin(ReadOnlyLogAdmin):
     @admin.display(description="Exception")
     def exception_excerpt(self, obj) -> str:
         text = obj.exception or getattr(obj, "first_failure", None) or ""
-        return display.excerpt(redact(text)) or "—"
+        return display.cut(redact(text))
 
     @admin.display(description="Exception")
     def exception_text(self, obj):
@@ -139,8 +156,6 @@ class HubSpotEventAdmin(ReadOnlyLogAdmin):
         "result_excerpt",
         "escalation_link",
         "object_id",
-        "portal_id",
-        "attempts",
     )
     list_filter = (
         EventStatusFilter,
@@ -193,7 +208,10 @@ class HubSpotEventAdmin(ReadOnlyLogAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
-        return display.badge(obj.status, obj.get_status_display())
+        badge = display.badge(obj.status, obj.get_status_display())
+        if obj.attempts > 1:
+            return format_html('{}<br><span class="esc-quiet">{} attempts</span>', badge, obj.attempts)
+        return badge
 
     @admin.display(description="Event type", ordering="event_type")
     def type_label(self, obj):
@@ -203,11 +221,15 @@ class HubSpotEventAdmin(ReadOnlyLogAdmin):
 
     @admin.display(description="Result")
     def result_excerpt(self, obj) -> str:
-        return display.excerpt(obj.result) or "—"
+        return display.cut(obj.result)
 
     @admin.display(description="Escalation", ordering="escalation__created_at")
     def escalation_link(self, obj):
-        return display.admin_link(obj.escalation)
+        return (
+            display.admin_link(obj.escalation, display.cut(str(obj.escalation), narrow=True))
+            if obj.escalation
+            else "—"
+        )
 
     @admin.display(description="Received in")
     def receipt_link(self, obj):

@@ -37,6 +37,9 @@ WSGI_APPLICATION = "hitl_portal.wsgi.application"
 # APPS
 # ------------------------------------------------------------------------------
 INSTALLED_APPS = [
+    # The admin's theme (sidebar, dashboard, styled forms and lists): before django.contrib.admin so
+    # its templates win and its app config makes the default admin site an UnfoldAdminSite.
+    "unfold",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -111,6 +114,53 @@ TEMPLATES = [
         },
     },
 ]
+
+# ADMIN THEME (django-unfold)
+# ------------------------------------------------------------------------------
+# The sidebar is the admin's own grouped app list (core/admin_nav.py: Escalations, Connections,
+# Organisation, Developer tools, each entry only for those its ModelAdmin lets in); the index is
+# the role home page (core/admin_home.py). Colours: a blue primary whose 600 shade keeps 4.5:1
+# contrast on white for links and buttons (axe checks it, tests/e2e/test_accessibility.py).
+from django.urls import reverse_lazy  # noqa: E402
+
+UNFOLD = {
+    "SITE_TITLE": "HITL portal",
+    "SITE_HEADER": "HubSpot HITL portal",
+    "SITE_SUBHEADER": "Chatbot to agent hand-off",
+    "SITE_URL": "/admin/",
+    "SITE_SYMBOL": "support_agent",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": True,
+    "SHOW_BACK_BUTTON": False,
+    "BORDER_RADIUS": "6px",
+    "COLORS": {
+        "primary": {
+            "50": "oklch(97% .014 254.604)",
+            "100": "oklch(93.2% .032 255.585)",
+            "200": "oklch(88.2% .059 254.128)",
+            "300": "oklch(80.9% .105 251.813)",
+            "400": "oklch(70.7% .165 254.624)",
+            "500": "oklch(62.3% .214 259.815)",
+            "600": "oklch(54.6% .245 262.881)",
+            "700": "oklch(48.8% .243 264.376)",
+            "800": "oklch(42.4% .199 265.638)",
+            "900": "oklch(37.9% .146 265.522)",
+            "950": "oklch(28.2% .091 267.935)",
+        },
+    },
+    "DASHBOARD_CALLBACK": "core.admin_home.dashboard",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": "core.admin_nav.sidebar",
+    },
+    "ACCOUNT": {
+        "navigation": [
+            {"title": "Your settings (time zone)", "link": reverse_lazy("admin:preferences")},
+            {"title": "Two-factor sign-in", "link": reverse_lazy("two-factor")},
+        ],
+    },
+}
 
 # CONTENT SECURITY POLICY (django-csp)
 # ------------------------------------------------------------------------------

@@ -29,6 +29,12 @@ from connections.models import (
 from tenants.models import Role
 from tests.factories import HubSpotAppFactory, MembershipFactory, TenantFactory, UserFactory
 
+
+def field_label(name: str) -> re.Pattern:
+    """An admin form field's label in the theme: the name, then "*" when the field is required."""
+    return re.compile(rf"^\s*{re.escape(name)}\s*\*?\s*$")
+
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pw-for-tests"  # tests.factories.UserFactory's
 
@@ -59,11 +65,11 @@ def test_admin_connects_a_portal_and_registers_the_channel(live_server, page, hu
     # Create the app with the values HubSpot (here: the sandbox) shows for it.
     page.get_by_role("link", name="HubSpot apps").first.click()
     page.get_by_role("link", name="Add HubSpot app").click()
-    page.get_by_label("Name:").fill("Acme HITL app")
-    page.get_by_label("App id:").fill(str(hubspot["app_id"]))
-    page.get_by_label("Client id:").fill(hubspot["client_id"])
-    page.get_by_label("Client secret:").fill(hubspot["client_secret"])
-    page.get_by_label("Developer api key:").fill(hubspot["developer_api_key"])
+    page.get_by_label(field_label("Name")).fill("Acme HITL app")
+    page.get_by_label(field_label("App id")).fill(str(hubspot["app_id"]))
+    page.get_by_label(field_label("Client id")).fill(hubspot["client_id"])
+    page.get_by_label(field_label("Client secret")).fill(hubspot["client_secret"])
+    page.get_by_label(field_label("Developer api key")).fill(hubspot["developer_api_key"])
     snap(page, "1-app-add")
     page.get_by_role("button", name="Save", exact=True).click()
 

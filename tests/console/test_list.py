@@ -51,7 +51,7 @@ def test_columns_show_status_agent_inbox_contact_ids_link_and_timings(client, le
         "Alice Agent",
     ):
         assert text in html
-    assert ">Support</td>" in html
+    assert 'title="Support">Support</span>' in html  # the inbox, its thread under it
     portal = inbox_a.connection.portal_id
     assert f'href="/sandbox/app/console/{portal}/threads/9876/"' in html
     assert "1 min 35 s" in html  # time to assign
@@ -269,3 +269,12 @@ def test_ordering_uses_the_created_at_index(client, lead_a, inbox_a):
         if q["sql"].startswith('SELECT "conversations_escalation"."id"')
     )
     assert re.search(r'ORDER BY "conversations_escalation"\."created_at" DESC', page), page
+
+
+def test_show_all_is_offered_only_on_a_filtered_list(client, lead_a, inbox_a):
+    escalation(inbox_a, status=EscalationStatus.OPEN)
+    escalation(inbox_a, status=EscalationStatus.CLOSED)
+    client.force_login(lead_a)
+    assert "Show all" not in client.get("/admin/conversations/escalation/").text
+    filtered = client.get("/admin/conversations/escalation/?status__exact=open").text
+    assert "1 result" in filtered and "Show all" in filtered

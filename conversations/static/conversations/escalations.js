@@ -75,6 +75,7 @@
       var empty = body.querySelector("tr.esc-empty");
       if (empty) { empty.remove(); }
       tr = document.createElement("tr");
+      tr.className = body.getAttribute("data-row-class") || "";
       tr.innerHTML = row.html;
       body.insertBefore(tr, body.firstChild);
       flash(tr);
