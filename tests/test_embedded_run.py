@@ -54,7 +54,7 @@ def test_local_profile_migrates_and_serves_admin_login(tmp_path):
                 assert time.monotonic() < deadline, "runserver did not start"
                 time.sleep(0.3)
         assert response.status_code == 200
-        assert "HubSpot HITL portal" in response.text
+        assert "HITL portal" in response.text
         assert 'name="password"' in response.text
     finally:
         server.terminate()

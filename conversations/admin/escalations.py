@@ -95,7 +95,6 @@ class EscalationAdmin(TenantScopedAdmin):
         "status_col",
         "title_col",
         "agent_col",
-        "queue_col",
         "inbox_col",
         "opened_col",
         "closed_col",
@@ -155,11 +154,13 @@ class EscalationAdmin(TenantScopedAdmin):
             obj.conversation_id,
         )
 
-    @admin.display(description="Agent")
+    @admin.display(description="Agent or queue")
     def agent_col(self, obj):
+        """The agent and the time to assign; a row still waiting has no agent, so its cell holds its
+        place in the inbox's queue instead (one column: the list fits 1280 px)."""
         agent = display.agent_label(obj)
         if not agent and not obj.assigned_at:
-            return "—"
+            return self.queue_cell(obj)
         return format_html(
             '<span class="esc-trunc esc-narrow" title="{}">{}</span>{}',
             agent,
@@ -173,8 +174,7 @@ class EscalationAdmin(TenantScopedAdmin):
             else "",
         )
 
-    @admin.display(description="Queue")
-    def queue_col(self, obj):
+    def queue_cell(self, obj):
         """Waiting rows: the place in the inbox's queue and the estimated wait (conversations/queue.py)."""
         found = getattr(obj, "page_queue", None)
         if not found:
