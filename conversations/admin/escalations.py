@@ -124,7 +124,6 @@ class EscalationAdmin(TenantScopedAdmin):
     sortable_by = ("opened_col",)
     list_per_page = 50
     show_full_result_count = False
-    search_result_count = False  # the count is capped: templates/admin/search_form.html
     paginator = CappedCountPaginator
     actions = None
     change_list_template = PAGES + "change_list.html"

@@ -2,7 +2,7 @@
 
 A webhook request stores its events (durably) and then needs a worker to process them. A Celery
 publish per request cost a quarter of a 1-event request (docs/benchmarks.md). Instead, the request
-publishes a drain (`process_hubspot_events` with drain on) only when none is pending: the first
+publishes a drain (`drain_hubspot_events`) only when none is pending: the first
 request after a drain started sets a flag in the cache (Redis `SET NX` with a short TTL) and
 publishes; the requests after it find the flag and publish nothing, their events being claimed by
 that drain.
