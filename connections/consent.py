@@ -241,6 +241,8 @@ def _store(user, tenant, app, reconnect_id, tokens: TokenResponse, info: TokenIn
                 target.refresh_token = tokens.refresh_token
             target.status = ConnectionStatus.ACTIVE
             target.last_error, target.error_origin = "", ErrorOrigin.NONE
+            # A token refresh in flight (tokens.py) then stores nothing over the new grant.
+            target.token_refresh_claim = target.token_refresh_claimed_until = None
             target.connected_by = user
             target.connected_at = timezone.now()
             if not target.name:

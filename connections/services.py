@@ -24,7 +24,16 @@ def _user(actor):
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
-WIPED = ("access_token", "refresh_token", "access_token_expires_at", "status", "last_error", "error_origin")
+WIPED = (
+    "access_token",
+    "refresh_token",
+    "access_token_expires_at",
+    "status",
+    "last_error",
+    "error_origin",
+    "token_refresh_claim",
+    "token_refresh_claimed_until",
+)
 
 
 def disconnect(connection: Connection, *, actor=None) -> dict:
@@ -34,8 +43,9 @@ def disconnect(connection: Connection, *, actor=None) -> dict:
     because the tokens are wiped here either way. The channel registration is left as it is:
     unregister first to switch off the channel accounts, which needs the tokens.
     """
-    # Wiped under the row lock a token refresh takes (tokens.py), so no refresh can store a new
-    # token after the wipe; HubSpot is called after the commit, with the token read under the lock.
+    # The wipe clears the token refresh claim (tokens.py): a refresh in flight records its result
+    # only while its claim is on the row, so it stores nothing after this. A short transaction;
+    # HubSpot is called after the commit, with the token read under the lock.
     with row_locking():
         locked = (
             Connection.objects.select_for_update(of=("self",)).select_related("app").get(pk=connection.pk)
@@ -46,6 +56,7 @@ def disconnect(connection: Connection, *, actor=None) -> dict:
         locked.access_token_expires_at = None
         locked.status = ConnectionStatus.DISCONNECTED
         locked.last_error, locked.error_origin = "", ErrorOrigin.NONE
+        locked.token_refresh_claim = locked.token_refresh_claimed_until = None
         locked.save(update_fields=[*WIPED, "updated_at"])
     had_token, error = bool(refresh_token), None
     if had_token:

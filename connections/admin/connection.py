@@ -215,7 +215,13 @@ class ConnectionAdmin(TenantScopedAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
+        if not change:
+            super().save_model(request, obj, form, change)
+        elif form.changed_data:
+            # Only what the form changed: a token refresh or a consent may have written the row's
+            # other columns since this request read it, and a full save would put them back.
+            concrete = {f.name for f in obj._meta.concrete_fields}
+            obj.save(update_fields=[name for name in form.changed_data if name in concrete] + ["updated_at"])
         if change and form.changed_data:
             audit.record(
                 "connection.update",

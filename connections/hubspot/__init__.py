@@ -30,6 +30,7 @@ from connections.hubspot.errors import (
     HubSpotNotFound,
     HubSpotRateLimited,
     HubSpotServerError,
+    HubSpotTokenRefreshBusy,
     HubSpotValidationError,
 )
 from connections.hubspot.oauth import OAuthClient, TokenInfo, TokenResponse, authorize_url
@@ -49,6 +50,7 @@ __all__ = [
     "HubSpotNotFound",
     "HubSpotRateLimited",
     "HubSpotServerError",
+    "HubSpotTokenRefreshBusy",
     "HubSpotValidationError",
     "OAuthClient",
     "Page",

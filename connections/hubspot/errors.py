@@ -114,11 +114,19 @@ class HubSpotNetworkError(HubSpotError, requests.ConnectionError):
     retryable = True
 
 
+class HubSpotTokenRefreshBusy(HubSpotError):
+    """Another worker is refreshing the connection's access token and did not finish within the
+    wait (`tokens.REFRESH_WAIT_SECONDS`); its result, or an expired claim, is there on a retry."""
+
+    retryable = True
+
+
 #: What a Celery task should retry later (with its own backoff) after the client gave up.
 RETRYABLE_ERRORS: tuple[type[HubSpotError], ...] = (
     HubSpotRateLimited,
     HubSpotServerError,
     HubSpotNetworkError,
+    HubSpotTokenRefreshBusy,
 )
 
 

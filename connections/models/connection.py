@@ -49,6 +49,20 @@ class Connection(models.Model):
         max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.DISCONNECTED
     )
     last_error = models.TextField(blank=True)
+    token_refresh_claim = models.UUIDField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set while one worker refreshes the access token (others wait for its result); "
+        "cleared when it records the result, and by a disconnect or a new consent, so a refresh "
+        "that lost its claim stores nothing.",
+    )
+    token_refresh_claimed_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the refresh claim lapses if never cleared (its worker died).",
+    )
     error_origin = models.CharField(
         max_length=20,
         choices=ErrorOrigin.choices,

@@ -413,3 +413,30 @@ def test_the_reopen_policy_is_chosen_on_the_connection_page(client, admin_a, con
     client.post(change_url(conn_a), {"name": "Renamed", "_continue": "1"})
     conn_a.refresh_from_db()
     assert (conn_a.name, conn_a.reopen_policy) == ("Renamed", "same_thread")
+
+
+def test_saving_the_connection_page_writes_only_what_the_form_changed(client, admin_a, conn_a):
+    """A token refresh that lands between the admin's read of the row and its save must survive:
+    the page's save writes the fields its form changed, not the stale copy of every column."""
+    from django.db.models.signals import pre_save
+
+    client.force_login(admin_a)
+    expires = timezone.now() + dt.timedelta(hours=6)
+
+    def refresh_lands(sender, instance, update_fields=None, **kwargs):
+        if instance.pk == conn_a.pk:
+            Connection.objects.filter(pk=conn_a.pk).update(
+                access_token="refreshed-meanwhile", access_token_expires_at=expires
+            )
+
+    pre_save.connect(refresh_lands, sender=Connection, weak=False)
+    try:
+        response = client.post(change_url(conn_a), {"name": "Acme EU", "_continue": "1"})
+    finally:
+        pre_save.disconnect(refresh_lands, sender=Connection)
+
+    assert response.status_code == 302
+    conn_a.refresh_from_db()
+    assert conn_a.name == "Acme EU"
+    assert str(conn_a.access_token) == "refreshed-meanwhile"
+    assert conn_a.access_token_expires_at == expires

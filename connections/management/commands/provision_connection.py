@@ -230,6 +230,8 @@ def _connect(tenant: Tenant, app: HubSpotApp, refresh_token: str | None, created
         connection.refresh_token = tokens.refresh_token or refresh_token
         connection.status, connection.last_error = ConnectionStatus.ACTIVE, ""
         connection.error_origin = ErrorOrigin.NONE
+        # A token refresh in flight (tokens.py) then stores nothing over the new grant.
+        connection.token_refresh_claim = connection.token_refresh_claimed_until = None
         connection.connected_at = timezone.now()
         connection.save()
         ChannelRegistration.objects.get_or_create(connection=connection)
