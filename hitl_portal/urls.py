@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from core import admin_home, admin_nav, preferences
+from core import admin_home, admin_nav, passkey_manage, preferences
 from core.metrics_view import metrics
 from core.shortcut import view_on_site
 from core.two_factor import TwoFactorLoginForm, two_factor
@@ -27,6 +27,17 @@ urlpatterns = [
     path("admin/two-factor/", admin.site.admin_view(two_factor), name="two-factor"),
     # Passkey ceremonies (JSON, called by the two-factor page's scripts): core/passkeys.py.
     path("admin/two-factor/passkeys/", include("core.passkeys", namespace="otp_webauthn")),
+    # A person's own passkeys, renamed or removed from that page: core/passkey_manage.py.
+    path(
+        "admin/two-factor/passkey/<int:pk>/rename/",
+        admin.site.admin_view(passkey_manage.rename),
+        name="passkey-rename",
+    ),
+    path(
+        "admin/two-factor/passkey/<int:pk>/remove/",
+        admin.site.admin_view(passkey_manage.remove),
+        name="passkey-remove",
+    ),
     # Browsers ask for it on every site; without it each page view logs a 404 warning.
     path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("core/favicon.svg"))),
     path("admin/", admin.site.urls),

@@ -14,6 +14,7 @@ from django.http import Http404
 from unfold.admin import ModelAdmin
 from unfold.forms import ActionForm
 
+from core import admin_actions
 from core.fields import encrypted_fields
 from tenants.models import Role, Tenant, TenantScopedQuerySet, tenant_ids_for, tenant_of
 
@@ -102,6 +103,17 @@ class TenantScopedAdmin(ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self._allowed(request, obj, (Role.ADMIN,))
+
+    # -- changelist (bulk) actions: declared with permissions=["operate"] ---------------------------
+    def has_operate_permission(self, request, obj=None) -> bool:
+        """May run this admin's bulk actions: superusers and admins of some tenant (not support leads)."""
+        return self._allowed(request, obj, (Role.ADMIN,))
+
+    def operable(self, request, queryset):
+        """The part of `queryset` a bulk action may touch: rows of the tenants the user administers
+        (someone who is admin of one tenant and support lead of another cannot act on the second
+        through a crafted POST)."""
+        return admin_actions.operable(request, queryset, (Role.ADMIN,))
 
     # -- another tenant's object by URL is a 404, not a redirect with a hint ------------------------
     def _ensure_visible(self, request, object_id):

@@ -82,3 +82,16 @@ def log_in(page, base_url: str, user) -> None:
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
+
+
+def sign_in(page, base_url: str, username: str, password: str = "pw-for-tests") -> None:
+    """Sign in on the admin's login page as a person does, and land on the admin's home (the
+    default password is tests.factories.UserFactory's). For tests about that way in; the others
+    use `log_in`, which skips the page."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/admin/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{base_url}/admin/")

@@ -24,7 +24,6 @@ from tests.factories import (
     InboxFactory,
     MembershipFactory,
     TenantFactory,
-    UserFactory,
     escalation,
 )
 
@@ -65,10 +64,10 @@ def organisation(tenant, name: str):
 
 
 @pytest.fixture
-def world(tenant_a, tenant_b):
+def world(tenant_a, tenant_b, admin_b):
+    # The people are tests/conftest.py's: admin_b's membership is Globex's row in the members list.
     organisation(tenant_a, "Acme")
     organisation(tenant_b, FOREIGN)
-    MembershipFactory(tenant=tenant_b, user=UserFactory(username="globex-admin"), role=Role.ADMIN)
     WorkerPing.objects.create()
     PeriodicTask.objects.create(
         name="sweep",

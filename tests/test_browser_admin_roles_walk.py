@@ -10,17 +10,10 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser import sign_in
 from tests.test_admin_roles_walk import FOREIGN, SKIP, SUPERUSER_ONLY, world  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/admin/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("pw-for-tests")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{base}/admin/")
 
 
 def visible_links(page, base: str) -> list[str]:

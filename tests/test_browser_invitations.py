@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from core.models import AuditLogEntry
 from tenants.models import Invitation, Membership, Role
+from tests.browser import sign_in
 
 
 def field_label(name: str) -> re.Pattern:
@@ -23,17 +24,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LINK = re.compile(r"https?://\S+/invitations/[\w-]+/")
 
 
-def log_in(page, base, username, password="pw-for-tests"):
-    page.goto(f"{base}/admin/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_invite_set_password_and_sign_in_with_the_role(live_server, settings, browser, admin_a, tenant_a):
     settings.PUBLIC_BASE_URL = live_server.url
     admin_page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
-    log_in(admin_page, live_server.url, "alice")
+    sign_in(admin_page, live_server.url, "alice")
     admin_page.goto(f"{live_server.url}/admin/tenants/invitation/add/")
     expect(admin_page.get_by_label(field_label("Organisation"))).to_have_value(
         str(tenant_a.pk)
@@ -84,7 +78,7 @@ def test_invite_set_password_and_sign_in_with_the_role(live_server, settings, br
 
     # The password works for a fresh sign-in.
     fresh = browser.new_context().new_page()
-    log_in(fresh, live_server.url, "lena.lead@example.com", "a-Long-enough-passphrase-42")
+    sign_in(fresh, live_server.url, "lena.lead@example.com", "a-Long-enough-passphrase-42")
     expect(fresh.locator('[data-card="waiting"]')).to_be_visible()
 
     actions = list(
@@ -99,7 +93,7 @@ def test_revoked_invitations_stop_working(live_server, settings, page, admin_a, 
     settings.PUBLIC_BASE_URL = live_server.url
     invitations.invite(tenant_a, "late@example.com", Role.ADMIN, by=admin_a)
     link = LINK.search(mail.outbox[0].body).group(0)
-    log_in(page, live_server.url, "alice")
+    sign_in(page, live_server.url, "alice")
     page.goto(f"{live_server.url}/admin/tenants/invitation/")
     page.locator("#result_list input[name=_selected_action]").check()
     page.get_by_label("Action", exact=True).select_option("revoke_invitations")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import User
 from django.utils import timezone
 
 from conversations.models import DeliveryStatus, EscalationStatus, HubSpotEvent, WebhookReceipt
@@ -22,9 +21,6 @@ from tests.factories import (
     EscalationEventFactory,
     HubSpotEventFactory,
     InboxFactory,
-    MembershipFactory,
-    TenantFactory,
-    UserFactory,
     WebhookReceiptFactory,
     escalation,
 )
@@ -86,13 +82,13 @@ MEASURE = """() => {
 
 
 @pytest.fixture
-def busy_admin(db):
-    """Two organisations' worth of long, realistic rows in every main list."""
-    acme = TenantFactory(name="Acme Logistics International (EMEA)", slug="acme-emea")
-    globex = TenantFactory(name="Globex", slug="globex")
-    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+def busy_lists(tenant_a, tenant_b, admin_a, admin_b, lead_a, superuser):
+    """Two organisations' worth of long, realistic rows in every main list; the people are the
+    shared ones of tests/conftest.py (their memberships fill the members list)."""
+    tenant_a.name = "Acme Logistics International (EMEA)"
+    tenant_a.save(update_fields=["name"])
     now = timezone.now()
-    for tenant in (acme, globex):
+    for tenant in (tenant_a, tenant_b):
         connection = ConnectionFactory(
             tenant=tenant, name=f"{tenant.slug}-portal.eu1.hubspot-sandbox.example"
         )
@@ -139,29 +135,23 @@ def busy_admin(db):
             connection=connection,
             result="Thread 7712345123 belongs to an inbox this connection does not serve any more",
         )
-        member = UserFactory(
-            username=f"support.lead.{tenant.slug}", email=f"support.lead@{tenant.slug}.example"
-        )
-        MembershipFactory(tenant=tenant, user=member, role=Role.SUPPORT_LEAD)
-        MembershipFactory(tenant=tenant, user=UserFactory(username=f"admin.{tenant.slug}"), role=Role.ADMIN)
         Invitation.objects.create(
             tenant=tenant,
             email=f"new.colleague.with.a.long.address@{tenant.slug}-subsidiary.example",
             role=Role.SUPPORT_LEAD,
             expires_at=now + dt.timedelta(days=7),
-            invited_by=root,
+            invited_by=superuser,
             token_hash=f"{tenant.pk:064d}",
         )
         AuditLogEntry.objects.create(
             tenant=tenant,
-            actor=root,
+            actor=superuser,
             actor_label="root",
             action="app.webhooks",
             target_repr=str(connection),
             message="target URL set to https://hitl.example.com/webhooks/hubspot/88a8be94-b8d9-494f/app/; "
             "created conversation.creation; created conversation.newMessage",
         )
-    return root
 
 
 def measure(page, base: str, prefix: str) -> dict:
@@ -176,9 +166,9 @@ def measure(page, base: str, prefix: str) -> dict:
     return report
 
 
-def test_an_organisation_admin_reads_every_main_list_whole_at_1280_px(live_server, page, busy_admin):
+def test_an_organisation_admin_reads_every_main_list_whole_at_1280_px(live_server, page, busy_lists, admin_a):
     """One organisation (no organisation column): every column is in view, no sideways scroll."""
-    log_in(page, live_server.url, User.objects.get(username="admin.acme-emea"))
+    log_in(page, live_server.url, admin_a)
     page.set_viewport_size({"width": 1280, "height": 860})
     report = measure(page, live_server.url, "list")
     problems = {
@@ -189,10 +179,12 @@ def test_an_organisation_admin_reads_every_main_list_whole_at_1280_px(live_serve
     assert not problems, problems
 
 
-def test_with_the_organisation_column_tables_scroll_inside_their_card(live_server, page, busy_admin):
+def test_with_the_organisation_column_tables_scroll_inside_their_card(
+    live_server, page, busy_lists, superuser
+):
     """A superuser's lists add the organisation column: wider tables may scroll inside their card,
     but the page never does, and nothing is clipped or cut without its value on hover."""
-    log_in(page, live_server.url, busy_admin)
+    log_in(page, live_server.url, superuser)
     page.set_viewport_size({"width": 1280, "height": 860})
     report = measure(page, live_server.url, "list-superuser")
     problems = {

@@ -20,7 +20,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
-from connections import health, registration, services, webhook_setup
+from connections import consent, health, registration, services, webhook_setup
 from connections import inboxes as inbox_service
 from connections.models import Connection
 from core import crypto
@@ -141,6 +141,17 @@ def check_health(modeladmin, request, connection: Connection):
         json.dumps(report, cls=DjangoJSONEncoder)
     )
     return redirect(reverse("admin:connections_connection_health", args=[connection.pk]))
+
+
+@action("reconnect", "Reconnect to HubSpot", anchor="top")
+def reconnect(modeladmin, request, connection: Connection):
+    # On to HubSpot's consent page; its callback updates this connection and writes the audit entry.
+    try:
+        url = consent.start(request, tenant=connection.tenant, app=connection.app, connection=connection)
+    except consent.ConsentError as exc:
+        messages.error(request, str(exc))
+        return None
+    return redirect(url)
 
 
 @action("disconnect", "Yes, disconnect", anchor="top", confirm="Disconnect this portal?")

@@ -137,11 +137,6 @@ class ConnectionAdmin(TenantScopedAdmin):
         view = self.admin_site.admin_view
         own = [
             path("connect/", view(self.connect_view), name="connections_connection_connect"),
-            path(
-                "<int:object_id>/reconnect/",
-                view(self.reconnect_view),
-                name="connections_connection_reconnect",
-            ),
             path("<int:object_id>/status/", view(self.status_view), name="connections_connection_status"),
             path(
                 "<int:object_id>/disconnect/",
@@ -280,15 +275,3 @@ class ConnectionAdmin(TenantScopedAdmin):
             "redirect_uri": consent.redirect_uri(),
         }
         return TemplateResponse(request, PAGES + "connect.html", context)
-
-    def reconnect_view(self, request, object_id):
-        self._ensure_visible(request, object_id)
-        connection = self.get_queryset(request).select_related("tenant", "app").get(pk=object_id)
-        if request.method != "POST" or not self.has_change_permission(request, connection):
-            return redirect(reverse("admin:connections_connection_change", args=[object_id]))
-        try:
-            url = consent.start(request, tenant=connection.tenant, app=connection.app, connection=connection)
-        except consent.ConsentError as exc:
-            messages.error(request, str(exc))
-            return redirect(reverse("admin:connections_connection_change", args=[object_id]))
-        return redirect(url)

@@ -83,7 +83,7 @@ def test_reconnecting_same_portal_updates_existing_connection(
     first = Connection.objects.get()
     old_token = first.access_token
 
-    response = client.post(reverse("admin:connections_connection_reconnect", args=[first.pk]))
+    response = client.post(reverse("admin:connections_connection_action", args=[first.pk, "reconnect"]))
     state = parse_qs(urlparse(response["Location"]).query)["state"][0]
     callback(client, code=approve(consent_hubspot), state=state)
 
@@ -199,9 +199,22 @@ def test_tenant_admin_cannot_connect_for_another_tenant(client, admin_a, tenant_
 def test_reconnect_of_foreign_connection_is_404(client, admin_a, tenant_b):
     foreign = Connection.objects.create(tenant=tenant_b, app=HubSpotAppFactory(tenant=tenant_b), portal_id=1)
     client.force_login(admin_a)
-    assert (
-        client.post(reverse("admin:connections_connection_reconnect", args=[foreign.pk])).status_code == 404
-    )
+    url = reverse("admin:connections_connection_action", args=[foreign.pk, "reconnect"])
+    assert client.post(url).status_code == 404
+
+
+def test_reconnect_is_an_object_action_hidden_from_a_support_lead_and_inert_on_get(
+    client, admin_a, lead_a, tenant_a
+):
+    own = Connection.objects.create(tenant=tenant_a, app=HubSpotAppFactory(tenant=tenant_a), portal_id=1)
+    url = reverse("admin:connections_connection_action", args=[own.pk, "reconnect"])
+    client.force_login(lead_a)  # connections are not theirs to see: no hint that this one exists
+    assert client.post(url).status_code == 404
+    assert consent.SESSION_KEY not in client.session
+    client.force_login(admin_a)
+    response = client.get(url)
+    assert response.status_code == 302 and "/sandbox/" not in response["Location"]
+    assert consent.SESSION_KEY not in client.session
 
 
 def test_support_lead_cannot_start_a_connection(client, lead_a, tenant_a, consent_app):

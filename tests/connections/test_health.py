@@ -172,6 +172,6 @@ def test_a_disconnected_connection_offers_reconnect_on_the_health_page(client, h
     token = health_page(client, admin_a, healthy)["token"]
 
     assert "Connect the portal again" in text(token)
-    assert f'action="/admin/connections/connection/{healthy.pk}/reconnect/"' in token
+    assert f'action="/admin/connections/connection/{healthy.pk}/actions/reconnect/"' in token
     assert 'method="post"' in token and 'name="csrfmiddlewaretoken"' in token
     assert "Reconnect to HubSpot</button>" in token

@@ -231,6 +231,55 @@ def test_the_count_is_capped_not_a_full_count(client, lead_a, inbox_a, monkeypat
     assert counts and all("LIMIT 4" in sql for sql in counts), counts
 
 
+def header_count(html: str) -> str:
+    """What the page's header says after its title (the theme's "N results (Show all)")."""
+    h1 = re.search(r"<h1\b[^>]*>(.*?)</h1>", html, re.S).group(1)
+    count = re.search(r'<span class="font-medium ml-2 text-subtle">(.*?)</span>', h1, re.S)
+    return " ".join(count.group(1).split()) if count else ""
+
+
+@pytest.mark.parametrize("query", ["", "?status__exact=open"])
+def test_a_capped_count_is_said_honestly_in_the_header_with_no_show_all(
+    client, lead_a, inbox_a, monkeypatch, query
+):
+    # Given more escalations than the count's cap
+    from conversations.admin import escalation_changelist
+
+    monkeypatch.setattr(escalation_changelist, "COUNT_CAP", 3)
+    for _ in range(5):
+        escalation(inbox_a, status=EscalationStatus.OPEN)
+    client.force_login(lead_a)
+    # When the list is shown, unfiltered or filtered
+    html = listed(client, query)
+    # Then the header says "at least the cap", never the cap as the total, and offers no "Show all"
+    assert header_count(html) == "3+ results"
+    h1 = re.search(r"<h1\b[^>]*>(.*?)</h1>", html, re.S).group(1)
+    assert "Show all" not in h1 and 'href="?"' not in h1
+
+
+def test_an_uncapped_count_keeps_the_themes_header(client, lead_a, inbox_a):
+    for _ in range(2):
+        escalation(inbox_a, status=EscalationStatus.OPEN)
+    escalation(inbox_a, status=EscalationStatus.CLOSED)
+    client.force_login(lead_a)
+    assert header_count(listed(client)) == ""  # the whole list: nothing to add
+    assert header_count(listed(client, "?status__exact=open")) == '2 results (<a href="?">Show all</a>)'
+
+
+def test_the_capped_label_groups_thousands(rf, lead_a):
+    from django.template.loader import render_to_string
+
+    from conversations.admin.escalation_changelist import CappedCountPaginator
+
+    paginator = CappedCountPaginator([], 50)
+    paginator.capped = True
+    cl = type("ChangeList", (), {"paginator": paginator, "result_count": 10_000, "full_result_count": None})
+    request = rf.get("/admin/conversations/escalation/")
+    request.user = lead_a
+    html = render_to_string("unfold/helpers/welcomemsg.html", {"cl": cl}, request=request)
+    assert "10,000+ results" in " ".join(html.split())
+
+
 def _list_queries(client, n: int, inbox, total: int) -> list[str]:
     for i in range(n):
         escalation(
