@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(tra
 @pytest.fixture(autouse=True)
 def short_lease(settings):
     settings.HITL_SWEEP_GRACE_SECONDS = 1
-    settings.HITL_WEBHOOK_CLAIM_LEASE_SECONDS = 1
+    settings.HITL_WEBHOOK_CLAIM_LEASE_SECONDS = 2
     cache.delete(wakeup.KEY)
     yield
     cache.delete(wakeup.KEY)
@@ -44,7 +44,7 @@ def test_a_batch_still_in_flight_past_the_grace_and_the_lease_is_not_swept(clien
 
     def slow(event, *, record):
         if not seen:  # the first event of the batch takes longer than the grace and the lease
-            time.sleep(2.5)
+            time.sleep(3.5)
             seen.append((tasks.lost_event_ids(), tasks.sweep_pending_webhook_events()))
         return Outcome.ignored("test")
 
@@ -65,7 +65,7 @@ def test_the_claim_of_a_worker_that_died_is_swept_once_its_lease_expires(client,
     # nothing renews the lease: the claimed ones are lost once it has passed, the third (never
     # claimed) after the grace
     now = timezone.now()
-    assert tasks.lost_event_ids(now=now + timezone.timedelta(seconds=1.5)) == ids[:2]
+    assert tasks.lost_event_ids(now=now + timezone.timedelta(seconds=2.5)) == ids[:2]
     assert tasks.lost_event_ids(now=now + timezone.timedelta(seconds=31)) == ids
 
 
