@@ -79,8 +79,16 @@ class HubSpotEvent(models.Model):
     retry_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the retry of a processing that failed on a retryable error is due; empty when "
-        "none is scheduled. The lost-event sweep waits for it.",
+        help_text="When the task that will process it is due: the retry of a processing that failed on "
+        "a retryable error, or the one the lost-event sweep queued; empty when none is scheduled. The "
+        "lost-event sweep waits for it.",
+    )
+    claimed_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While a task processes it: the end of that task's lease, renewed as long as the task "
+        "runs (conversations/webhooks/claims.py). The lost-event sweep takes it back only once this has "
+        "passed (its worker died); empty when no task holds it.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -105,6 +105,7 @@ def record_outcome(event: HubSpotEvent, outcome: Outcome) -> None:
         result=event.result,
         processed_at=event.processed_at,
         retry_at=None,
+        claimed_until=None,
         connection_id=event.connection_id,
         escalation_id=event.escalation_id,
         attempts=F("attempts") + 1,
@@ -116,6 +117,7 @@ def record_failure(event: HubSpotEvent, message: str, *, final: bool, retry_in: 
     """Note an error on the event: still pending (a retry is due in `retry_in` seconds) or failed
     for good. The attempt that failed is counted here (`process_event` counts it only in memory)."""
     fields = {"result": message[:2000], "attempts": F("attempts") + 1, "retry_at": None}
+    fields["claimed_until"] = None  # the task is done with it; a retry due is its next owner
     if final:
         fields |= {"status": HubSpotEvent.Status.FAILED, "processed_at": timezone.now()}
     elif retry_in is not None:

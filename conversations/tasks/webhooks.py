@@ -14,7 +14,9 @@ Lost tasks (STYLE pattern 6's safety net): `sweep_pending_webhook_events` (beat,
 re-enqueues events still pending HITL_SWEEP_GRACE_SECONDS after they were stored whose task
 vanished: never enqueued (broker down when the webhook was stored), dropped by a broker restarted
 without its data, or killed with its worker mid-run (Redis would redeliver that one only after
-its 1 h visibility timeout). An event waiting for a retry countdown is left to it.
+its 1 h visibility timeout). An event waiting for a retry countdown is left to it, and one a task
+holds (its batch is still running: the lease is renewed while it does) is taken back only once
+the lease has passed (conversations/webhooks/claims.py).
 
 Callbacks: the events the lifecycle emits while this task runs are delivered by this task once its
 events are done (`events.deliveries_collected`, `tasks.callbacks.deliver_now`), not by one more
@@ -43,7 +45,8 @@ from conversations import message_status
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.processing.context import Outcome
 from conversations.processing.dispatch import process_event, record_failure, record_outcome
-from conversations.webhooks import wakeup
+from conversations.webhooks import claims, wakeup
+from conversations.webhooks.claims import claim_fresh, lost_event_ids
 from core import jobs
 
 logger = logging.getLogger(__name__)
@@ -67,6 +70,7 @@ class _Deferred(Exception):
     def __init__(self, exc: Exception, delay: float):
         super().__init__(str(exc))
         self.exc, self.delay = exc, delay
+        self.due = timezone.now() + dt.timedelta(seconds=delay)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
@@ -85,8 +89,8 @@ def drain_hubspot_events(self) -> dict:
     one task a webhook request wakes (conversations/webhooks/wakeup.py) instead of publishing one
     per request.
 
-    Each batch is claimed (`claim_fresh`: its `retry_at` set to the claim time, so another drain
-    skips it and the lost-event sweep takes it back if this worker dies). A batch hitting a
+    Each batch is claimed (`claim_fresh`: held for a lease, renewed while the batch runs, so another
+    drain skips it and the lost-event sweep takes it back only if this worker dies). A batch hitting a
     retryable HubSpot error is handed to a `process_hubspot_events` countdown with its ids, like a
     retried task, and the drain stops; so does one that ran DRAIN_BUDGET_SECONDS (one task must not
     hold a worker forever under steady load): either wakes a new drain for what may be left."""
@@ -115,29 +119,19 @@ def drain_hubspot_events(self) -> dict:
             return counts
 
 
-def claim_fresh(limit: int) -> list[int]:
-    """Take up to `limit` pending events no task was given (no `retry_at`), oldest first, in one
-    statement; concurrent drains skip each other's rows (SKIP LOCKED)."""
-    table = HubSpotEvent._meta.db_table
-    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    sql = (
-        f'UPDATE "{table}" SET "retry_at" = %s WHERE "id" IN ('  # noqa: S608 - our table name
-        f'SELECT "id" FROM "{table}" WHERE "status" = %s AND "retry_at" IS NULL '
-        f'ORDER BY "id" LIMIT %s{lock}) RETURNING "id"'
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [timezone.now(), HubSpotEvent.Status.PENDING.value, limit])
-        return sorted(row[0] for row in cursor.fetchall())
-
-
 def _handle(task, event_ids: list[int], *, retries: int | None = None) -> dict:
     # Not the app nor the receipt: processing uses neither, and they would cost decrypting the
     # app's secrets and reading the raw webhook body again for every event (the connection found
     # for the event brings its app).
     events = _with_earlier_pending(list(HubSpotEvent.objects.filter(pk__in=event_ids)))
     with bot_events.deliveries_collected() as emitted:
+        pending = [e.pk for e in events if e.status == HubSpotEvent.Status.PENDING]
         try:
-            return _process(events, task.request.retries if retries is None else retries)
+            with claims.held(pending):
+                return _process(events, task.request.retries if retries is None else retries)
+        except _Deferred as deferred:
+            claims.release_for_retry(pending, deferred.due)  # what is still pending of them
+            raise
         finally:
             # After the escalations given events now, in commit order: those of every other event
             # of the task. A redelivered task (its worker died after committing) finds its events
@@ -263,28 +257,16 @@ def _finish_receipts(events: list[HubSpotEvent]) -> None:
             )
 
 
-def lost_event_ids(*, now: dt.datetime | None = None, limit: int = 1000) -> list[int]:
-    """Pending events whose processing task is presumed lost, oldest first.
-
-    One with no retry scheduled (`retry_at` empty) had nothing waiting for it after the grace
-    period; one waiting for a retry countdown counts as lost once the retry is overdue by the grace.
-    """
-    now = now or timezone.now()
-    grace = dt.timedelta(seconds=settings.HITL_SWEEP_GRACE_SECONDS)
-    lost = Q(retry_at__isnull=True, created_at__lte=now - grace) | Q(retry_at__lte=now - grace)
-    rows = HubSpotEvent.objects.filter(status=HubSpotEvent.Status.PENDING).filter(lost)
-    return list(rows.order_by("created_at", "pk").values_list("pk", flat=True)[:limit])
-
-
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_pending_webhook_events() -> int:
     """Every minute (beat): re-enqueue processing of events whose task was lost. Returns how many."""
     ids = lost_event_ids()
     for start in range(0, len(ids), SWEEP_BATCH):
         batch = ids[start : start + SWEEP_BATCH]
-        jobs.enqueue(
+        if jobs.enqueue(
             jobs.PROCESS_HUBSPOT_EVENTS, batch, what=f"processing of {len(batch)} lost HubSpot event(s)"
-        )
+        ):
+            claims.mark_requeued(batch)
     if ids:
         logger.warning("re-enqueued %d HubSpot event(s) whose processing task was lost", len(ids))
     return len(ids)

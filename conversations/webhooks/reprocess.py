@@ -67,7 +67,11 @@ def reprocess(events, *, requested_by: str = "") -> Reprocessed:
     with transaction.atomic():
         # Only rows still in a re-queueable state: one processed meanwhile by a worker stays processed.
         HubSpotEvent.objects.filter(pk__in=ids, status__in=REQUEUED).update(
-            status=HubSpotEvent.Status.PENDING, result=note, processed_at=None, retry_at=None
+            status=HubSpotEvent.Status.PENDING,
+            result=note,
+            processed_at=None,
+            retry_at=None,
+            claimed_until=None,
         )
         # Their receipts are unfinished again until the task settles them (processed or failed).
         receipts = HubSpotEvent.objects.filter(pk__in=ids).values("receipt_id")

@@ -465,6 +465,10 @@ HITL_QUEUE_SWEEP_SECONDS = env.float("HITL_QUEUE_SWEEP_SECONDS", default=30.0)
 # Webhook requests publish one drain of pending events at a time (conversations/webhooks/wakeup.py):
 # the flag saying one is pending expires after this long, so a lost drain stops coalescing soon.
 HITL_WEBHOOK_WAKEUP_TTL_SECONDS = env.int("HITL_WEBHOOK_WAKEUP_TTL_SECONDS", default=5)
+# A task processing stored webhook events holds them for this long, renewed every third of it while
+# it runs (conversations/webhooks/claims.py): the events of a worker that died mid-batch are taken
+# back by the lost-event sweep this long after the death at most, and never while their batch runs.
+HITL_WEBHOOK_CLAIM_LEASE_SECONDS = env.int("HITL_WEBHOOK_CLAIM_LEASE_SECONDS", default=15)
 # Events a drain claims and processes per transaction-sized step (their callbacks go out after each).
 HITL_WEBHOOK_DRAIN_BATCH = env.int("HITL_WEBHOOK_DRAIN_BATCH", default=10)
 # Periodic sweeps (django_celery_beat's DatabaseScheduler copies them into its tables at start):

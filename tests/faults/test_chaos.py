@@ -57,7 +57,13 @@ KINDS = (
     "worker SIGKILL",
     "Redis restart",
 )
-WORKER_ENV = {"HITL_CALLBACK_CONNECT_TIMEOUT": "1", "HITL_CALLBACK_READ_TIMEOUT": "1"}
+# The webhook events of a SIGKILLed worker come back once their lease has passed (no batch in
+# flight is taken back, however long it runs): a lease as short as the callbacks' one.
+WORKER_ENV = {
+    "HITL_CALLBACK_CONNECT_TIMEOUT": "1",
+    "HITL_CALLBACK_READ_TIMEOUT": "1",
+    "HITL_WEBHOOK_CLAIM_LEASE_SECONDS": "6",
+}
 CLIENTS = 8
 BEAT_EVERY = 5.0
 SWEEP_GRACE = 20
@@ -173,7 +179,7 @@ def test_chaos(
                     time.sleep(rng.uniform(0.5, 2))
                     own_broker.start()
                     faults[kind] += 1
-            phases.done("inject (driver)")
+                phases.done(f"inject: {kind}")
         world.close_all()
         try:
             world.finish(beat=True, timeout=max(300, 3 * size))

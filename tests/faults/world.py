@@ -184,7 +184,7 @@ class World:
             if beat and time.monotonic() - self.last_beat >= self.beat_every:
                 self.last_beat = time.monotonic()
                 self.beat()
-            time.sleep(0.3 if not beat else min(1.0, self.beat_every))
+            time.sleep(0.3)  # the sweeps still run every beat_every seconds only
         return value
 
     def published(self) -> bool:

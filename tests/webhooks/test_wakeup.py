@@ -130,6 +130,10 @@ def test_a_retryable_error_hands_the_batch_to_a_countdown_task(client, settings)
     assert job.name == jobs.PROCESS_HUBSPOT_EVENTS and job.args == (ids,) and job.countdown >= 8
     assert again.name == jobs.DRAIN_HUBSPOT_EVENTS  # for whatever else is pending
     assert HubSpotEvent.objects.filter(status=HubSpotEvent.Status.PENDING).count() == 3
+    # no longer held by the drain: each waits for the retry, which the sweep leaves to its countdown
+    assert not HubSpotEvent.objects.exclude(claimed_until=None).exists()
+    assert all(due > timezone.now() for due in HubSpotEvent.objects.values_list("retry_at", flat=True))
+    assert tasks.lost_event_ids() == []
 
 
 def test_a_drain_past_its_budget_hands_over_to_a_new_one(client, settings, monkeypatch):
