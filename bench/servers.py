@@ -146,6 +146,22 @@ def wait_http(procs: Processes, url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not come up in {timeout} s ({last})")
 
 
+def wait_quiet(procs: Processes, name: str, *, below: float = 0.05, timeout: float = 30) -> float:
+    """Until the named process group uses less than `below` of a core over a second (its workers
+    have finished booting), or `timeout`; returns the seconds waited. `wait_http` returns once one
+    web worker answers, while the others may still be importing Django: their boot CPU (a second
+    or more each) would be counted in the first scenario's CPU per request."""
+    start = time.monotonic()
+    last = procs.cpu_seconds(name)
+    while time.monotonic() - start < timeout:
+        time.sleep(1.0)
+        now = procs.cpu_seconds(name)
+        if now - last < below:
+            break
+        last = now
+    return time.monotonic() - start
+
+
 def wait_worker(procs: Processes, app, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

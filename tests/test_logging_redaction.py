@@ -77,3 +77,36 @@ def test_json_formatter_outputs_redacted_structured_line():
     assert line["message"] == "refresh_token=[REDACTED]"
     assert line["portal_id"] == 7
     assert line["level"] == "INFO"
+
+
+def _redact_with_every_pattern(text: str) -> str:
+    from core.logging import _PATTERNS, _keep_name
+
+    for pattern in _PATTERNS:
+        text = pattern.sub(_keep_name, text)
+    return text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '127.0.0.1 "POST /webhooks/hubspot/x/app/ HTTP/1.1" 200 40 7ms "-" 5388df25e7d1',
+        "/oauth/callback?code=abc123&state=s-9",
+        "?CODE=abc&STATE=def",
+        "Authorization: BEARER pat-na1-xyz",
+        "sent with Bearer pat-na1-only",
+        "X-HubSpot-Signature-v3: c2lnbmF0dXJl",
+        "x-hubspot-signature='abc+/='",
+        '{"Refresh-Token": "rt-1", "clientSecret": "no-match-camel"}',
+        "api_key=k1 apikey=k2 api-key=k3 developer_api_key=k4",
+        # Unicode case folding: the Kelvin sign folds to k, the long s to s (re.IGNORECASE on str)
+        "to\u212aen=kelvin-secret and \u017fecret=long-s-secret",
+        "password: 'p' and passcode=nothing",
+        "",
+        "plain text with no secret words at all, 42 and 3.14",
+    ],
+)
+def test_the_quick_check_changes_nothing_redaction_would_not(text):
+    from core.logging import redact
+
+    assert redact(text) == _redact_with_every_pattern(text)

@@ -13,6 +13,7 @@ import json
 from bench.load import build, closed_loop
 from bench.report import Row, failures, ms, p, under
 from bench.scenarios.context import Context
+from bench.scenarios.ingest import cpu_text, timed
 
 CONCURRENCY = 10
 SEND_P99_TARGET_MS = 100
@@ -41,7 +42,7 @@ async def run(ctx: Context) -> list[Row]:
             started.append(json.loads(response.body)["id"])
 
     kw = {"concurrency": CONCURRENCY, "duration": ctx.duration, "max_requests": 50_000}
-    starts = await closed_loop(ctx.port, start, on_response=keep, **kw)
+    starts = await timed(ctx, closed_loop(ctx.port, start, on_response=keep, **kw))
     rows = [_row("start escalation", starts)]
     # Each start searches HubSpot's contacts, which HubSpot limits to 4 searches/s per portal; our
     # client waits for a slot (connections/hubspot/ratelimit.py), and the bench has one portal.
@@ -54,7 +55,7 @@ async def run(ctx: Context) -> list[Row]:
         path = f"/api/v1/escalations/{started[i % len(started)]}/messages/"
         return build("POST", path, ctx.port, json.dumps(body).encode(), auth)
 
-    sends = await closed_loop(ctx.port, message, **kw)
+    sends = await timed(ctx, closed_loop(ctx.port, message, **kw))
     p99 = p(sends, 99)
     return [
         *rows,
@@ -73,6 +74,6 @@ def _row(figure: str, result) -> Row:
     return Row(
         f"bot API c={CONCURRENCY}",
         figure,
-        f"{result.rate:.0f} req/s, p50 {ms(p(result, 50))}, p99 {ms(p(result, 99))}",
+        f"{result.rate:.0f} req/s, p50 {ms(p(result, 50))}, p99 {ms(p(result, 99))}{cpu_text(result)}",
         note=failures(result).lstrip("; "),
     )

@@ -44,9 +44,9 @@ async def run(ctx: Context) -> list[Row]:
     try:
         for concurrency in CONCURRENCIES:
             kw = {"concurrency": concurrency, "duration": ctx.duration, "max_requests": 200_000}
-            base = await _timed(ctx, closed_loop(ctx.port, baseline, **kw))
-            one = await _timed(ctx, closed_loop(ctx.port, batch(1), **kw))
-            hundred = await _timed(ctx, closed_loop(ctx.port, batch(100), **{**kw, "max_requests": 20_000}))
+            base = await timed(ctx, closed_loop(ctx.port, baseline, **kw))
+            one = await timed(ctx, closed_loop(ctx.port, batch(1), **kw))
+            hundred = await timed(ctx, closed_loop(ctx.port, batch(100), **{**kw, "max_requests": 20_000}))
             rows += _rows(concurrency, base, one, hundred)
     finally:
         ctx.celery_app.control.purge()
@@ -55,7 +55,7 @@ async def run(ctx: Context) -> list[Row]:
     return rows
 
 
-async def _timed(ctx: Context, loop):
+async def timed(ctx: Context, loop):
     """The run's result, with the portal's CPU milliseconds per answered request on it (`cpu_ms`):
     a figure that depends far less on what else the machine runs than the rates do."""
     before = ctx.cpu_seconds("portal")
@@ -65,7 +65,7 @@ async def _timed(ctx: Context, loop):
     return result
 
 
-def _cpu(result) -> str:
+def cpu_text(result) -> str:
     return "" if result.cpu_ms is None else f", portal CPU {result.cpu_ms:.2f} ms/request"
 
 
@@ -103,21 +103,21 @@ def _rows(c: int, base, one, hundred) -> list[Row]:
         Row(
             s,
             "baseline 204 view",
-            f"{base.rate:.0f} req/s, p50 {ms(p(base, 50))}, p99 {ms(p(base, 99))}{_cpu(base)}",
+            f"{base.rate:.0f} req/s, p50 {ms(p(base, 50))}, p99 {ms(p(base, 99))}{cpu_text(base)}",
             note=failures(base).lstrip("; "),
         ),
         Row(
             s,
             "1-event batch",
             f"{one.rate:.0f} req/s = {one.rate:.0f} events/s, p50 {ms(p(one, 50))}, p99 {ms(p(one, 99))}"
-            + _cpu(one),
+            + cpu_text(one),
             note=failures(one).lstrip("; "),
         ),
         Row(s, "1-event vs baseline req/s", f"{ratio:.0%}", ">= 50 %", ratio >= 0.5),
         Row(
             s,
             "100-event batch",
-            f"{hundred.rate:.1f} req/s, p50 {ms(p(hundred, 50))}{_cpu(hundred)}",
+            f"{hundred.rate:.1f} req/s, p50 {ms(p(hundred, 50))}{cpu_text(hundred)}",
             note=failures(hundred).lstrip("; "),
         ),
         Row(s, "100-event batch ack p99", ms(p(hundred, 99)), "< 50 ms", under(p(hundred, 99), 50)),

@@ -32,6 +32,9 @@ from core import metrics
 MAX_START_BODY = 2 * 1024 * 1024
 EVENTS_DEFAULT_LIMIT = 100
 EVENTS_MAX_LIMIT = 500
+# What publishing a message changes that its answer shows (MessageSerializer); the rest of the
+# row is what the request itself just wrote.
+PUBLISH_FIELDS = ("publish_status", "publish_error", "published_at")
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="Invalid input; `message` names the field."),
@@ -145,7 +148,11 @@ class EscalationViewSet(
         key = self.request.auth
         if key is None:  # schema generation
             return Escalation.objects.none()
-        return Escalation.objects.filter(connection_id=key.connection_id).select_related("inbox")
+        mine = Escalation.objects.filter(connection_id=key.connection_id)
+        if self.action == "messages":
+            # Sending reads the status (and the connection, for attachments) of a 55-column row.
+            return mine.only("id", "connection_id", "status")
+        return mine.select_related("inbox")
 
     def get_serializer_context(self):
         # The queue costs two queries: the single-escalation answers carry it, the list does not.
@@ -247,21 +254,25 @@ class EscalationViewSet(
             data = _valid(s.SendMessageSerializer(data=request.data))
             # The Idempotency-Key header works here too, for bots that send it on every POST.
             client_id = data.get("client_message_id") or (request.headers.get("Idempotency-Key") or "")[:255]
-            found = escalations.existing_message(esc, client_id)
-            if found:
-                # A retry of a message we took is answered the same even if it closed since.
-                return Response(s.MessageSerializer(found).data, status=status.HTTP_200_OK)
-            escalations.ensure_open_for_messages(esc)
             stored = []
             if data.get("attachments"):
+                # Uploading to HubSpot is slow and not undone: a retry, or a closed escalation, is
+                # answered before it. (add_message answers both anyway, under the escalation's lock.)
+                found = escalations.existing_message(esc, client_id)
+                if found:
+                    return Response(s.MessageSerializer(found).data, status=status.HTTP_200_OK)
+                escalations.ensure_open_for_messages(esc)
                 loaded = attachment_files.load(data["attachments"])
                 stored = attachment_files.upload(esc.connection, loaded)
+            # A retry of a message we took is answered the same even if it closed since.
             message, created = escalations.add_message(
                 esc, text=data.get("text", ""), attachments=stored, client_message_id=client_id
             )
         except escalations.EscalationError as exc:
             _raise(exc)
-        message.refresh_from_db()
+        if created:
+            # An eager publish (no broker) may have published it already; nothing else changes.
+            message.refresh_from_db(fields=PUBLISH_FIELDS)
         code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
         return Response(s.MessageSerializer(message).data, status=code)
 

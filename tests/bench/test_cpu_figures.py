@@ -35,3 +35,29 @@ def test_cpu_seconds_counts_the_group_and_its_children_only():
         assert procs.cpu_seconds("nobody") == 0
     finally:
         procs.stop()
+
+
+def test_wait_quiet_returns_once_the_group_stops_burning_cpu():
+    """The first scenario's CPU per request must not include web workers still booting."""
+    from bench.servers import wait_quiet
+
+    procs = Processes()
+    # burns ~2 s of CPU, then sleeps: like gunicorn workers importing Django, then idle
+    procs.start(
+        "booting",
+        [
+            sys.executable,
+            "-c",
+            "import time\nt = time.process_time()\nwhile time.process_time() - t < 2: pass\ntime.sleep(30)",
+        ],
+        {},
+    )
+    try:
+        waited = wait_quiet(procs, "booting", timeout=20)
+        burnt = procs.cpu_seconds("booting")
+        assert 2 <= waited < 20
+        assert burnt >= 2
+        time.sleep(1)
+        assert procs.cpu_seconds("booting") - burnt < 0.05  # quiet from then on
+    finally:
+        procs.stop()
