@@ -10,12 +10,19 @@ order (database tests in a transaction, then transactional ones, then those with
 slowest first inside each group. Putting transactional tests before ones in a transaction is safe
 here: a transactional test's flush empties the tables, and no test depends on rows a migration
 creates (the post-migrate signal makes content types and permissions again).
+
+Only on PostgreSQL. On the SQLite fallback (a machine without the servers) the live server shares
+the test process's in-memory database connection with its threads, and a test in a transaction
+that runs after such a test on the same process finds that connection broken; pytest-django's
+order, transactional tests last, is what keeps them apart there.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+
+from django.db import connection
 
 # Fixtures that start a Celery worker or a browser, in the order of how long such tests run.
 WORKER_FIXTURES = {"celery_worker", "start_celery_worker", "rabbitmq_worker", "fault_worker", "own_broker"}
@@ -58,6 +65,9 @@ def cost(item) -> int:
 
 
 def slow_first(items: list) -> None:
+    if connection.vendor != "postgresql":
+        return
+
     def key(item):
         slowest = cost(item)
         return (0 if slowest <= 1 else 1, _django_group(item), slowest)
