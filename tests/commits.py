@@ -17,9 +17,16 @@ def durable_commits(captured_queries: list[dict]) -> int:
         elif sql.startswith(("COMMIT", "ROLLBACK")):
             commits += sql.startswith("COMMIT")
             in_transaction = False
-        elif not in_transaction and sql.startswith(_WRITES):
+        elif not in_transaction and _writes(sql):
             commits += 1
     return commits
+
+
+def _writes(sql: str) -> bool:
+    # a WITH statement writes when one of its parts does (webhook storage's single INSERT chain)
+    return sql.startswith(_WRITES) or (
+        sql.startswith("WITH") and any(f"{verb} " in sql for verb in ("INSERT INTO", "UPDATE", "DELETE FROM"))
+    )
 
 
 def statements(captured_queries: list[dict]) -> list[str]:

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from conversations.models import HubSpotEvent, WebhookReceipt
 from tests.bench.test_ingest_statements import batch
+from tests.commits import durable_commits
 from tests.factories import HubSpotAppFactory
 from tests.jobs import captured_jobs
 from tests.webhooks.helpers import deliver
@@ -26,6 +27,7 @@ def test_a_webhook_request_is_one_statement(client, count):
     assert response.json() == {"received": count, "new": count, "duplicates": 0}
     # one statement, committed on its own (no BEGIN/COMMIT around it)
     assert [q["sql"].split()[0] for q in queries.captured_queries] == ["WITH"]
+    assert durable_commits(queries.captured_queries) == 1
     receipt = WebhookReceipt.objects.get(event_count=count, events__dedupe_key="event:1")
     assert receipt.status == WebhookReceipt.Status.RECEIVED
     stored = list(receipt.events.order_by("pk").values_list("pk", flat=True))
