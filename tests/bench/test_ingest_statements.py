@@ -99,3 +99,9 @@ def test_concurrent_deliveries_of_one_batch_store_each_event_once(enqueued):
     assert len(results) == 4
     assert sum(r["new"] for r in results) == 100
     assert HubSpotEvent.objects.filter(app=app).count() == 100
+    # a delivery that lost every event to another is complete as it stands; the others await processing
+    for receipt in WebhookReceipt.objects.filter(app=app):
+        expected = (
+            WebhookReceipt.Status.RECEIVED if receipt.events.exists() else WebhookReceipt.Status.PROCESSED
+        )
+        assert receipt.status == expected
