@@ -3,7 +3,7 @@ import os
 import pytest
 
 from tenants.models import Role
-from tests import isolation, ordering, services
+from tests import isolation, services
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 from tests.jobs import captured_jobs
 
@@ -18,12 +18,6 @@ def pytest_configure(config):
 # Servers, workers and commands the tests start read no env file (hitl_portal/env.py): a
 # developer's .env must not change what they run. Tests of env files pass ENV_FILE themselves.
 os.environ["ENV_FILE"] = os.devnull
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
-    # After pytest-django's own sort, whose groups it keeps.
-    ordering.slow_first(items)
 
 
 def pytest_runtest_setup(item):
