@@ -21,12 +21,12 @@ HOSTILE = [
     "\x00",
     "\ud800",
     "' OR 1=1 --",
-    "9999-12-31",
-    "0001-01-01",
-    "0001-01-05",
     "-99999999999999999999999",
     "%__all__[]",
 ]
+# The edges of the dates Python and PostgreSQL can hold: what a date parameter is tried with on
+# top of the values above. To any other parameter they are one more string, as the third one is.
+DATE_EDGES = ["9999-12-31", "0001-01-01", "0001-01-05"]
 GENERIC = ["q", "o", "p", "all", "e", "_changelist_filters"]
 
 
@@ -76,7 +76,7 @@ def test_every_admin_list_survives_hostile_filters(people, app_label, model_name
         names, dates = filter_parameters(model_admin, people["superuser"])
         can_see = client.get(url).status_code == 200
         for name in names:
-            for value in HOSTILE:
+            for value in HOSTILE + DATE_EDGES if name in dates else HOSTILE:
                 query = urlencode({name: value.encode("utf-8", "surrogatepass")})
                 response = client.get(f"{url}?{query}")
                 assert response.status_code < 500, (who, url, name, value[:40], response.status_code)
@@ -90,7 +90,7 @@ def test_the_dashboard_survives_hostile_periods(people):
     for user in people.values():
         client = Client(raise_request_exception=False)
         client.force_login(user)
-        for value in HOSTILE:
+        for value in HOSTILE + DATE_EDGES:
             bad = value.encode("utf-8", "surrogatepass")
             for period in (
                 {"from": bad},
