@@ -36,13 +36,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from conversations import callbacks, message_status
 from conversations.models import DeliveryStatus, Escalation, EscalationEvent
-from core import jobs, metrics
+from core import jobs, leases, metrics
 
 # Timers fire a little early; a countdown retry this much before its time still counts as due.
 DUE_SLACK_SECONDS = 1
@@ -101,19 +101,11 @@ def _first_pending(escalation_id) -> EscalationEvent | None:
     )
 
 
-def _renewable() -> bool:
-    # The renewing thread has its own database connection: it cannot see (and would wait on) a row
-    # the caller changed in a transaction still open. Workers run deliveries in autocommit. SQLite
-    # (the embedded, single-process install) would lock its whole database for each renewal while
-    # the request that sends the callback may be writing: there the claim covers the attempt.
-    return connection.features.has_select_for_update and not connection.in_atomic_block
-
-
 def _claim(event: EscalationEvent, now: dt.datetime) -> dt.datetime | None:
     """Claim the event for one attempt; the lease's end, or None if it is not ours to send."""
     slack = dt.timedelta(seconds=DUE_SLACK_SECONDS)
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + slack)
-    lease_until = now + dt.timedelta(seconds=claim_lease_seconds(renewed=_renewable()))
+    lease_until = now + dt.timedelta(seconds=claim_lease_seconds(renewed=leases.renewable()))
     claimed = (
         EscalationEvent.objects.filter(pk=event.pk, delivery_status=DeliveryStatus.PENDING)
         .filter(due)
@@ -128,35 +120,25 @@ def _renewing(event_pk, lease_until: dt.datetime):
 
     Each renewal is conditional on the lease being the one this attempt holds: a claim that has
     meanwhile expired and been taken by another worker is left to it (and renewal stops)."""
-    if not _renewable():
+    if not leases.renewable():
         yield
         return
-    done = threading.Event()
     lease = dt.timedelta(seconds=claim_lease_seconds())
+    held = lease_until
 
-    def renew() -> None:
-        held = lease_until
-        try:
-            while not done.wait(lease.total_seconds() / 3):
-                new = timezone.now() + lease
-                renewed = EscalationEvent.objects.filter(
-                    pk=event_pk, delivery_status=DeliveryStatus.PENDING, next_attempt_at=held
-                ).update(next_attempt_at=new)
-                if not renewed:
-                    return
-                held = new
-        except Exception:
-            logger.exception("could not renew the claim of event %s; it expires at its lease", event_pk)
-        finally:
-            connection.close()
+    def renew() -> bool:
+        nonlocal held
+        new = timezone.now() + lease
+        renewed = EscalationEvent.objects.filter(
+            pk=event_pk, delivery_status=DeliveryStatus.PENDING, next_attempt_at=held
+        ).update(next_attempt_at=new)
+        held = new
+        return bool(renewed)
 
-    thread = threading.Thread(target=renew, name=f"claim-{event_pk}", daemon=True)
-    thread.start()
-    try:
+    with leases.renewing(
+        renew, every=lease.total_seconds() / 3, name=f"claim-{event_pk}", what=f"event {event_pk}"
+    ):
         yield
-    finally:
-        done.set()
-        thread.join()
 
 
 def deliver_pending(escalation_id, *, task_id: str = "", now=None) -> DeliveryRun:

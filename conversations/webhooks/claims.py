@@ -21,8 +21,6 @@ lease is only "someone is working on it until", not a lock.
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,22 +30,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from conversations.models import HubSpotEvent
-
-logger = logging.getLogger(__name__)
+from core import leases
 
 
 def lease_seconds(*, renewed: bool = True) -> float:
     """HITL_WEBHOOK_CLAIM_LEASE_SECONDS (at least 1 s). A lease that cannot be renewed (see
-    `_renewable`) covers the longest a task may run instead: Celery's hard time limit."""
+    `core.leases.renewable`) covers the longest a task may run instead: Celery's hard time limit."""
     lease = max(settings.HITL_WEBHOOK_CLAIM_LEASE_SECONDS, 1)
     return lease if renewed else max(lease, settings.CELERY_TASK_TIME_LIMIT)
-
-
-def _renewable() -> bool:
-    # The renewing thread has its own database connection: it cannot see (and would wait on) rows
-    # the caller changed in a transaction still open, and SQLite would lock its whole database for
-    # each renewal. Workers process events in autocommit on PostgreSQL.
-    return connection.features.has_select_for_update and not connection.in_atomic_block
 
 
 def claim_fresh(limit: int) -> list[int]:
@@ -60,7 +50,7 @@ def claim_fresh(limit: int) -> list[int]:
         f'SELECT "id" FROM "{table}" WHERE "status" = %s AND "retry_at" IS NULL '
         f'AND "claimed_until" IS NULL ORDER BY "id" LIMIT %s{lock}) RETURNING "id"'
     )
-    until = timezone.now() + dt.timedelta(seconds=lease_seconds(renewed=_renewable()))
+    until = timezone.now() + dt.timedelta(seconds=lease_seconds(renewed=leases.renewable()))
     with connection.cursor() as cursor:
         cursor.execute(sql, [until, HubSpotEvent.Status.PENDING.value, limit])
         return sorted(row[0] for row in cursor.fetchall())
@@ -75,32 +65,20 @@ def held(event_ids: list[int]) -> Iterator[None]:
     taken along): not at the start, so a short task adds no commit of its own, and an event's
     `retry_at` (this task was the one due) is cleared then. The caller releases what is left for a
     retry after the block (`release_for_retry`), once the thread has stopped."""
-    if not event_ids or not _renewable():
+    if not event_ids or not leases.renewable():
         yield
         return
     lease = lease_seconds()
-    done = threading.Event()
 
-    def renew() -> None:
-        try:
-            while not done.wait(lease / 3):
-                until = timezone.now() + dt.timedelta(seconds=lease)
-                pending = HubSpotEvent.objects.filter(pk__in=event_ids, status=HubSpotEvent.Status.PENDING)
-                still = pending.update(claimed_until=until, retry_at=None)
-                if not still:
-                    return
-        except Exception:
-            logger.exception("could not renew the hold on %d HubSpot event(s); it expires", len(event_ids))
-        finally:
-            connection.close()
+    def renew() -> bool:
+        until = timezone.now() + dt.timedelta(seconds=lease)
+        pending = HubSpotEvent.objects.filter(pk__in=event_ids, status=HubSpotEvent.Status.PENDING)
+        return bool(pending.update(claimed_until=until, retry_at=None))
 
-    thread = threading.Thread(target=renew, name="webhook-events-lease", daemon=True)
-    thread.start()
-    try:
+    with leases.renewing(
+        renew, every=lease / 3, name="webhook-events-lease", what=f"{len(event_ids)} HubSpot event(s)"
+    ):
         yield
-    finally:
-        done.set()
-        thread.join()
 
 
 def release_for_retry(event_ids: list[int], due: dt.datetime) -> None:
