@@ -24,6 +24,19 @@ def pytest_runtest_setup(item):
     services.require(item)
 
 
+@pytest.fixture(autouse=True)
+def _celery_may_join_results():
+    """Clear the process-wide flag behind Celery's "Never call result.get() within a task!".
+
+    In eager mode `apply_async` sets that flag for the call and puts back what it found. It is one
+    global, not per thread: two threads running eager tasks at once (live-server request threads)
+    can put back each other's True and leave it set, and every later `.apply().get()` in the same
+    test process then raises. No deployed process runs tasks eagerly."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
 @pytest.fixture
 def tenant_a(db):
     return TenantFactory(name="Acme", slug="acme")
