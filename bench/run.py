@@ -78,7 +78,7 @@ def _run(args, ports: Ports, procs: servers.Processes, wall: float) -> int:
     from hitl_portal.celery import app as celery_app
 
     _say("migrating and collecting static files")
-    seed.prepare_schema()
+    seed.prepare_schema(portal_env(ports))
     redis.Redis.from_url(REDIS_URL).flushdb()  # the bench's own Redis db: stale tasks, caches
     _say("starting the sandbox, the portal (gunicorn) and a Celery worker")
     servers.start_sandbox(procs, ports.sandbox, sandbox_env(ports))

@@ -14,13 +14,16 @@ import hashlib
 import io
 import json
 import secrets
+import subprocess
+import sys
 import time
 import uuid
 
 import psycopg
 from psycopg import sql
 
-from bench.env import DATABASE_URL
+from bench.env import BASE_DIR, DATABASE_URL
+from bench.servers import BASE_ENVIRON
 
 ADMIN_TENANTS = 100
 ADMIN_ESCALATIONS = 1_000_000
@@ -66,13 +69,20 @@ def _fingerprint(url: str) -> str | None:
         return row[0] if row else None
 
 
-def prepare_schema() -> None:
-    """Migrations, and static files collected for the production storage (the admin needs its
-    manifest). Both are no-ops when nothing changed since the last run."""
+def prepare_schema(portal_env: dict[str, str]) -> None:
+    """Migrations, and static files collected for the production storage: the admin's pages need
+    its manifest. Both are no-ops when nothing changed since the last run. The static files are
+    collected by the portal's own profile in a process of its own; this process runs the local
+    profile, whose storage writes no manifest."""
     from django.core.management import call_command
 
     call_command("migrate", "--noinput", verbosity=0)
-    call_command("collectstatic", "--noinput", verbosity=0)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=BASE_DIR,
+        env={**BASE_ENVIRON, **portal_env},
+        check=True,
+    )
     forget_webhooks()
 
 
@@ -284,9 +294,13 @@ def _insert_escalations(count: int, connections: list[int], inboxes: list[int]) 
 
 
 def admin_sessions(tenant_slug: str = TENANT_SLUG.format(1)) -> dict[str, str]:
-    """Session cookies of a superuser and of one tenant's admin, as after logging in."""
+    """Session cookies of a superuser and of one tenant's admin, as after logging in. The superuser
+    has an authenticator and used it at sign-in: the production profile requires a second factor
+    of superusers and would answer every admin page with a redirect to it otherwise."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.sessions.backends.db import SessionStore
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from tenants.models import Membership, Role, Tenant
 
@@ -307,6 +321,11 @@ def admin_sessions(tenant_slug: str = TENANT_SLUG.format(1)) -> dict[str, str]:
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        if user.is_superuser:
+            device, _ = TOTPDevice.objects.get_or_create(
+                user=user, name="bench", defaults={"confirmed": True}
+            )
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.create()
         cookies[label] = session.session_key
     return cookies

@@ -45,7 +45,8 @@ def test_a_different_size_is_seeded_again_not_added_to():
     assert Tenant.objects.filter(slug__startswith="seedtest-").count() == 3
 
 
-def test_sessions_log_in_a_superuser_and_one_tenants_admin(client):
+def test_sessions_log_in_a_superuser_and_one_tenants_admin(client, settings):
+    settings.HITL_SUPERUSER_TWO_FACTOR = True  # as on the production profile the bench serves
     seed.seed_admin(tenants=2, escalations=4, prefix=PREFIX)
     cookies = seed.admin_sessions(PREFIX.format(1))
     assert set(cookies) == {"superuser", "tenant admin"}
