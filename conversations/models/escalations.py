@@ -186,6 +186,20 @@ class Escalation(models.Model):
             models.Index(
                 fields=("closed_at",), condition=Q(hubspot_close_pending=True), name="escalation_close_owed"
             ),
+            # The queue of an inbox (conversations/queue.py: positions and waiting counts), read from
+            # the index alone; the inbox's index would visit every escalation it ever had.
+            models.Index(
+                fields=("inbox", "created_at", "id"),
+                condition=Q(status__in=("requested", "open"), agent_actor_id=""),
+                name="escalation_inbox_queue",
+            ),
+            # The inbox's recent time-to-assign, newest first (the wait estimate's history).
+            models.Index(
+                fields=("inbox", "-created_at"),
+                include=("assigned_at",),
+                condition=Q(assigned_at__isnull=False),
+                name="escalation_inbox_assigned",
+            ),
         ]
 
     def __str__(self) -> str:

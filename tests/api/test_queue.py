@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from conversations import lifecycle
 from conversations.models import Escalation, EscalationStatus
-from conversations.queue import position, queue_for
+from conversations.queue import position, queue_for, queues_for_page
 from tests.api.conftest import start_body
 from tests.factories import InboxFactory
 
@@ -50,6 +50,38 @@ def test_position_counts_only_earlier_waiting_escalations_of_the_same_inbox(tena
     assert [position(e) for e in (first, second, third)] == [1, 2, 3]
     assert position(elsewhere) == 1
     assert queue_for(taken) is None and queue_for(closed) is None
+
+
+@pytest.mark.django_db
+def test_a_list_page_numbers_each_inbox_queue_as_position_does(tenant_a):
+    inbox = InboxFactory(connection__tenant=tenant_a)
+    other_inbox = InboxFactory(connection=inbox.connection)
+    now = timezone.now()
+    rows = []
+    for n, (box, status, minutes) in enumerate(
+        [
+            (inbox, EscalationStatus.OPEN, 9),
+            (other_inbox, EscalationStatus.OPEN, 8),
+            (inbox, EscalationStatus.ASSIGNED, 7),
+            (inbox, EscalationStatus.REQUESTED, 6),
+            (inbox, EscalationStatus.OPEN, 6),  # the same instant: the pk breaks the tie
+            (other_inbox, EscalationStatus.REQUESTED, 2),
+            (inbox, EscalationStatus.OPEN, 1),
+        ]
+    ):
+        esc = make(box, n, status=status, agent_actor_id="A-1" if status == EscalationStatus.ASSIGNED else "")
+        backdate(esc, created_at=now - dt.timedelta(minutes=minutes))
+        rows.append(esc)
+    # A page holding only some of the queue still numbers them within the whole queue.
+    page = [rows[6], rows[2], rows[5], rows[4]]
+
+    queues = queues_for_page(page, now=now)
+
+    assert set(queues) == {rows[6].pk, rows[5].pk, rows[4].pk}  # the assigned one is not waiting
+    assert {pk: q["position"] for pk, q in queues.items()} == {
+        e.pk: position(e) for e in page if e.pk in queues
+    }
+    assert queues[rows[6].pk]["position"] == 4 and queues[rows[5].pk]["position"] == 2
 
 
 @pytest.mark.django_db
