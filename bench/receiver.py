@@ -38,6 +38,7 @@ class Receiver:
         self.rejected = 0
         self.errors = 0
         self.server: asyncio.Server | None = None
+        self._open: dict[asyncio.Task, asyncio.StreamWriter] = {}
 
     @property
     def url(self) -> str:
@@ -47,8 +48,15 @@ class Receiver:
         self.server = await asyncio.start_server(self._serve, HOST, self.port, backlog=512)
 
     async def stop(self) -> None:
+        """Stop listening and end the connections the portal keeps alive, letting their handlers
+        return: left open, they were cancelled when the event loop closed, and asyncio printed a
+        traceback for each."""
         if self.server is not None:
             self.server.close()
+            for writer in self._open.values():
+                writer.close()
+            if self._open:
+                await asyncio.wait(list(self._open), timeout=5)
             await self.server.wait_closed()
 
     def _answer(self, headers: dict, body: bytes, received: float) -> bytes:
@@ -65,6 +73,8 @@ class Receiver:
         return b"200 OK"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._open[task] = writer
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -84,4 +94,5 @@ class Receiver:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self._open.pop(task, None)
             writer.close()

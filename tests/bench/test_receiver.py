@@ -23,3 +23,25 @@ def test_refuses_another_secret_a_changed_body_and_a_stale_timestamp():
     stale = signature_header(["s3cret"], BODY, timestamp=int(time.time()) - 301)
     assert not signature_ok(stale, BODY, "s3cret")
     assert not signature_ok("", BODY, "s3cret")
+
+
+def test_stopping_ends_kept_alive_connections_instead_of_leaving_them_to_be_cancelled():
+    import asyncio
+
+    from bench.receiver import Receiver
+
+    handlers = []
+
+    async def scenario():
+        receiver = Receiver(0, "s3cret", lambda *_: None)
+        receiver.server = await asyncio.start_server(receiver._serve, "127.0.0.1", 0)
+        port = receiver.server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)  # kept alive, never sends
+        while not (others := asyncio.all_tasks() - {asyncio.current_task()}):
+            await asyncio.sleep(0.01)
+        handlers.extend(others)
+        await receiver.stop()
+        writer.close()
+
+    asyncio.run(scenario())
+    assert handlers and all(task.done() and not task.cancelled() for task in handlers)
