@@ -21,6 +21,7 @@ from connections.hubspot import (
     HubSpotAuthError,
     HubSpotClient,
     HubSpotError,
+    Transport,
     file_attachment,
     participant,
 )
@@ -117,7 +118,7 @@ def publish_pending(escalation_id) -> int:
     esc = Escalation.objects.select_related("connection", "inbox").get(pk=escalation_id)
     if not _should_publish(esc):
         return 0
-    client = HubSpotClient.for_connection(esc.connection)
+    client = HubSpotClient.for_connection(esc.connection, transport=Transport.for_task())
     if not esc.hubspot_contact_id and esc.status == EscalationStatus.REQUESTED:
         # The request-time search could not reach HubSpot; an unknown user must not publish.
         check = find_contact(client, esc)

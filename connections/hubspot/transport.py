@@ -20,6 +20,8 @@ asleep in total, so a Celery task stays well inside its time limit):
   account, subscription, file upload, token grant) are not replayed, because HubSpot may already
   have created the object; the caller (a Celery task) decides, and can look the object up first.
 * A 503's `Retry-After` is honoured as well; other 5xx back off.
+* A Celery task's calls (`Transport.for_task`) sleep at most HUBSPOT_TASK_MAX_SLEEP_SECONDS: a
+  longer wait is raised with its `retry_after` and becomes the task's countdown.
 * Other 4xx are never retried. A 401 on a Bearer call forces ONE token refresh and ONE new try
   (not counted as a retry); a second 401 is raised.
 
@@ -332,6 +334,15 @@ class Transport:
     @property
     def session(self) -> requests.Session:
         return self._session or get_session()
+
+    @classmethod
+    def for_task(cls) -> Transport:
+        """For a Celery task that retries by itself (a countdown through the broker): only the
+        short backoffs of a blip (HUBSPOT_TASK_MAX_SLEEP_SECONDS in all) are slept in the worker.
+        A longer wait, such as a 429's Retry-After or HubSpot's 10-second window, is raised with
+        its `retry_after` for the task's countdown: a pool process asleep for one rate-limited
+        portal would keep every other tenant's work in it waiting."""
+        return cls(max_total_sleep=settings.HUBSPOT_TASK_MAX_SLEEP_SECONDS)
 
     def backoff(self, retry_number: int) -> float:
         """Delay before retry `retry_number` (0-based): full jitter over an exponential cap."""

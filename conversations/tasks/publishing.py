@@ -18,7 +18,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from connections.hubspot import RETRYABLE_ERRORS, HubSpotClient, HubSpotError, HubSpotNotFound
+from connections.hubspot import RETRYABLE_ERRORS, HubSpotClient, HubSpotError, HubSpotNotFound, Transport
 from conversations import publishing
 from conversations.models import (
     Escalation,
@@ -36,9 +36,12 @@ MAX_COUNTDOWN_SECONDS = 15 * 60  # below the Redis visibility timeout (1 h)
 
 
 def _countdown(retries: int, exc: Exception) -> float:
-    backoff = min(5 * 2**retries, MAX_COUNTDOWN_SECONDS)
-    retry_after = getattr(exc, "retry_after", None) or 0
-    return min(max(backoff, retry_after), MAX_COUNTDOWN_SECONDS)
+    """HubSpot's Retry-After when it gave one (the client hands such waits to the task rather than
+    sleeping in the worker: Transport.for_task), else exponential backoff from 5 s."""
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        return min(max(retry_after, 1.0), MAX_COUNTDOWN_SECONDS)
+    return min(5 * 2**retries, MAX_COUNTDOWN_SECONDS)
 
 
 def _retry_or_leave(task, exc: Exception, what: str, escalation_id: str):
@@ -79,7 +82,9 @@ def close_hubspot_thread(self, escalation_id: str) -> bool:
             if esc.closed_at and esc.closed_at < timezone.now() - _grace():
                 _close_settled(escalation_id)
             return False
-        HubSpotClient.for_connection(esc.connection).close_thread(esc.hubspot_thread_id)
+        HubSpotClient.for_connection(esc.connection, transport=Transport.for_task()).close_thread(
+            esc.hubspot_thread_id
+        )
         _close_settled(escalation_id, closed_at=timezone.now())
         return True
     except Escalation.DoesNotExist:

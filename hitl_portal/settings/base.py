@@ -388,6 +388,9 @@ HUBSPOT_API_VERSION = env.str("HUBSPOT_API_VERSION", default="2026-03")
 HUBSPOT_CONNECT_TIMEOUT = env.float("HUBSPOT_CONNECT_TIMEOUT", default=5.0)
 HUBSPOT_READ_TIMEOUT = env.float("HUBSPOT_READ_TIMEOUT", default=20.0)
 HUBSPOT_MAX_RETRIES = env.int("HUBSPOT_MAX_RETRIES", default=4)
+# The longest a task's HubSpot call sleeps between its retries in the worker; a longer wait is the
+# task's own countdown (connections.hubspot.Transport.for_task).
+HUBSPOT_TASK_MAX_SLEEP_SECONDS = env.float("HUBSPOT_TASK_MAX_SLEEP_SECONDS", default=0.5)
 # HubSpot allows OAuth apps 100 requests per 10 s per portal; we stay under it with a margin.
 HUBSPOT_RATE_LIMIT_PER_10S = env.int("HUBSPOT_RATE_LIMIT_PER_10S", default=90)
 # Refresh access tokens this long before they expire, not after a 401.

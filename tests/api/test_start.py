@@ -2,7 +2,9 @@
 
 import pytest
 
+from connections.hubspot import HubSpotRateLimited
 from conversations.models import Escalation, EscalationMessage, EscalationStatus, PublishStatus
+from conversations.publishing import publish_pending
 from sandbox.models import SandboxBehaviour, SandboxMessage, SandboxThread
 from tests.api.conftest import ADA_EMAIL, ADA_PHONE, start_body
 
@@ -99,8 +101,9 @@ def test_unknown_email_is_422_naming_the_email(bot):
 
 def test_hubspot_down_at_request_time_accepts_and_the_task_fails_an_unknown_contact(bot, settings):
     behaviour = SandboxBehaviour.current()
-    # More failures than the client retries: the request-time search gives up and accepts.
-    behaviour.fail_next_requests = settings.HUBSPOT_MAX_RETRIES + 1
+    # As many failures as the request-time search makes attempts (one retry): it gives up and
+    # accepts; the publish task's search is answered.
+    behaviour.fail_next_requests = 2
     behaviour.fail_path_contains = "contacts/search"
     behaviour.save()
     body = start_body(user={"name": "Nobody", "phone": "+44 7700 900999"})
@@ -136,7 +139,10 @@ def test_publish_retry_after_5xx_resumes_without_duplicates(bot, settings):
     assert set(esc.messages.values_list("publish_status", flat=True)) == {PublishStatus.PENDING}
     from conversations.tasks.publishing import publish_escalation
 
-    publish_escalation.apply(args=(str(esc.pk),))
+    # Each run meets one refusal (its Retry-After is the task's countdown), until they are served.
+    for _ in range(settings.HUBSPOT_MAX_RETRIES + 1):
+        publish_escalation.apply(args=(str(esc.pk),))
+    assert SandboxBehaviour.current().fail_next_requests == 0
     publish_escalation.apply(args=(str(esc.pk),))  # a redelivered task changes nothing
     esc.refresh_from_db()
     assert esc.status == EscalationStatus.OPEN
@@ -179,3 +185,44 @@ def test_callback_url_is_validated_and_defaults_to_the_connection(bot, provision
     created = bot.post("escalations/", start_body(transcript=[]))
     assert created.status_code == 201
     assert Escalation.objects.get().callback_url == "http://127.0.0.1:9/default"
+
+
+def test_a_429_is_left_to_the_tasks_countdown_instead_of_sleeping_in_the_worker(bot):
+    """HubSpot's Retry-After is waited for by the task's countdown (the pool process is free for
+    other tenants' work meanwhile), not slept through inside the call."""
+    from conversations.tasks.publishing import _countdown
+
+    behaviour = SandboxBehaviour.current()
+    behaviour.fail_next_requests = 3
+    behaviour.fail_status = 429  # the sandbox says Retry-After: 1
+    behaviour.fail_path_contains = "/messages"
+    behaviour.save()
+
+    response = bot.post("escalations/", start_body())
+
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "requested"  # accepted; publishing is owed
+    # One attempt, then the refusal went back to the task: nothing retried within the call.
+    assert SandboxBehaviour.current().fail_next_requests == 2
+    esc = Escalation.objects.get()
+    with pytest.raises(HubSpotRateLimited) as refused:
+        publish_pending(esc.pk)
+    assert refused.value.retry_after == 1.0
+    assert SandboxBehaviour.current().fail_next_requests == 1
+    assert _countdown(0, refused.value) == 1.0  # HubSpot's wait, not the 5 s backoff
+    assert _countdown(2, RuntimeError("no Retry-After")) == 20
+
+
+def test_a_blip_is_still_retried_within_the_call(bot, settings):
+    settings.HUBSPOT_TASK_MAX_SLEEP_SECONDS = 5.0  # room for the jittered backoff's first step
+    behaviour = SandboxBehaviour.current()
+    behaviour.fail_next_requests = 1
+    behaviour.fail_status = 502
+    behaviour.fail_path_contains = "/messages"
+    behaviour.save()
+
+    response = bot.post("escalations/", start_body())
+
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "open"
+    assert SandboxMessage.objects.filter(type="MESSAGE").count() == 3
