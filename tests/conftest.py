@@ -24,6 +24,19 @@ def pytest_runtest_setup(item):
     services.require(item)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_tasks_discovered(django_db_blocker):
+    """Celery's task autodiscovery, done once before any test. Done on a process's first job
+    instead (core/jobs.py), it runs Celery's Django fixup, which sets Django up again, and logging's
+    dictConfig then replaces the root handlers, caplog's among them: a test queueing the first job
+    of its process lost every log record it meant to check (tests/faults/test_bot_api_broker_down.py
+    failed when run alone or first in its process)."""
+    from hitl_portal.celery import app
+
+    with django_db_blocker.unblock():
+        app.loader.import_default_modules()
+
+
 @pytest.fixture(autouse=True)
 def _celery_may_join_results():
     """Clear the process-wide flag behind Celery's "Never call result.get() within a task!".
