@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
@@ -430,13 +431,21 @@ def existing_message(esc: Escalation, client_message_id: str) -> EscalationMessa
 
 
 def add_message(
-    esc: Escalation, *, text: str, attachments: list[dict], client_message_id: str = ""
+    esc: Escalation,
+    *,
+    text: str,
+    attachments: list[dict],
+    client_message_id: str = "",
+    with_new: Callable[[EscalationMessage], None] | None = None,
 ) -> tuple[EscalationMessage, bool]:
     """Append a user message after everything already queued. Returns (message, created).
 
     A message already taken with this `client_message_id` is returned as it is (created False),
     even once the escalation is closed: a retry of an accepted message is answered the same.
-    Otherwise a closed or failed escalation refuses it (409)."""
+    Otherwise a closed or failed escalation refuses it (409).
+
+    `with_new(message)` runs in the transaction that stores a new message, after its INSERT, so
+    what it writes commits (or not) with the message: the bot API records the request so."""
     try:
         with transaction.atomic():
             # The escalation row lock serialises positions with agent messages (lifecycle does the same).
@@ -461,6 +470,8 @@ def add_message(
                 client_message_id=client_message_id,
             )
             message.save()
+            if with_new is not None:
+                with_new(message)
             transaction.on_commit(lambda: schedule_publish(esc.pk))
     except IntegrityError:
         found = existing_message(esc, client_message_id)

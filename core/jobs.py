@@ -79,6 +79,13 @@ def enqueue(name: str, *args, what: str, countdown: float | None = None) -> bool
     return True
 
 
+def runs_in_place() -> bool:
+    """True when a job enqueued now has run (or failed) by the time `enqueue` returns: eager mode."""
+    from hitl_portal.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
 def _send(task, args: tuple, countdown: float | None) -> None:
     if countdown is None:
         task.apply_async(args=args)

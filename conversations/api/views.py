@@ -26,7 +26,7 @@ from conversations.api.parsers import SafeJSONParser
 from conversations.api.recording import RecordsBotRequests
 from conversations.api.throttling import BotApiRateLimits
 from conversations.models import Escalation, EscalationEvent, EscalationStatus
-from core import metrics
+from core import jobs, metrics
 
 # Largest request bodies: a start (transcript up to 200 entries of 5000 chars) and a message (base64 files).
 MAX_START_BODY = 2 * 1024 * 1024
@@ -265,13 +265,25 @@ class EscalationViewSet(
                 loaded = attachment_files.load(data["attachments"])
                 stored = attachment_files.upload(esc.connection, loaded)
             # A retry of a message we took is answered the same even if it closed since.
-            message, created = escalations.add_message(
-                esc, text=data.get("text", ""), attachments=stored, client_message_id=client_id
-            )
+            try:
+                message, created = escalations.add_message(
+                    esc,
+                    text=data.get("text", ""),
+                    attachments=stored,
+                    client_message_id=client_id,
+                    # a new message's 202 is recorded in its transaction: one commit, not two
+                    with_new=lambda _message: self.record_within(status.HTTP_202_ACCEPTED),
+                )
+            except BaseException:
+                self.record_rolled_back()
+                raise
+            if not created:
+                self.record_rolled_back()  # lost a race to a retry: its INSERTs were rolled back
         except escalations.EscalationError as exc:
             _raise(exc)
-        if created:
-            # An eager publish (no broker) may have published it already; nothing else changes.
+        if created and jobs.runs_in_place():
+            # An eager publish (no broker) has published it already; nothing else changes. With a
+            # broker the publish is at best queued by now, and the message is pending as written.
             message.refresh_from_db(fields=PUBLISH_FIELDS)
         code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
         return Response(s.MessageSerializer(message).data, status=code)

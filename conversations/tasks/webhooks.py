@@ -55,6 +55,9 @@ MAX_RETRIES = 8
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_MAX_SECONDS = 15 * 60
 DRAIN_BUDGET_SECONDS = 60
+# Added to the wake-up memo before a drain's last claim: the web and worker processes measure that
+# length on clocks of their own.
+MEMO_MARGIN = 0.01
 SWEEP_BATCH = 100  # events per re-enqueued task (a webhook brings at most 100)
 
 
@@ -97,10 +100,18 @@ def drain_hubspot_events(self) -> dict:
     counts: dict[str, int] = {}
     started = time.monotonic()
     while True:
+        cleared = time.monotonic()
         wakeup.clear()  # before the claim: see wakeup's docstring for why this order is race-free
         batch = claim_fresh(settings.HITL_WEBHOOK_DRAIN_BATCH)
         if not batch:
-            return counts
+            # Web processes that saw the flag before this clear may skip asking for a memo's length
+            # (wakeup's docstring): one more claim, not clearing, once that has passed since it.
+            time.sleep(
+                max(0.0, cleared + settings.HITL_WEBHOOK_WAKEUP_MEMO_SECONDS + MEMO_MARGIN - time.monotonic())
+            )
+            batch = claim_fresh(settings.HITL_WEBHOOK_DRAIN_BATCH)
+            if not batch:
+                return counts
         try:
             done = _handle(self, batch, retries=0)
         except _Deferred as deferred:

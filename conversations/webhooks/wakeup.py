@@ -18,11 +18,22 @@ request publishes, and the lost-event sweep finds any event still pending after 
 In eager mode (tests, the embedded install) there is no broker publish to save, and without a
 shared cache (CACHE_URL not Redis) there is no flag every process sees: then every request
 publishes processing of its own events, as before.
+
+Known pending, without asking: a process that has just seen the flag set (or set it and published)
+skips the round trip to the cache for the next HITL_WEBHOOK_WAKEUP_MEMO_SECONDS (the `SET NX` was
+a seventh of a 1-event request's CPU; docs/benchmarks.md). Such a request may commit after the
+drain's last claim; the drain covers it by claiming once more, without clearing the flag, once a
+memo's length has passed since its last clear (`drain_hubspot_events`). Why that suffices: a memo
+starts at an observation `o` of the flag set, before the next clear `c` of any drain (`o < c`), so
+the memo's requests commit before `o + memo < c + memo`, the latest time that final claim can come.
+A request seeing the flag set after that clear belongs to the drain published after it, which does
+the same. Clearing the flag in this process (a drain running here) forgets the memo.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,6 +41,10 @@ from django.core.cache import cache
 log = logging.getLogger(__name__)
 
 KEY = "hitl:webhooks:drain-pending"
+
+# time.monotonic() until which a drain is known pending in this process (0: not known). A float
+# read and written whole, so threads need no lock: at worst two of them both ask the cache.
+_known_pending_until = 0.0
 
 
 def coalescing() -> bool:
@@ -42,28 +57,32 @@ def coalescing() -> bool:
     return shared and not app.conf.task_always_eager
 
 
-def take() -> bool:
-    """True if the caller must publish a drain: none was pending (the flag is now set), or the
-    cache cannot tell."""
-    try:
-        return bool(cache.add(KEY, 1, timeout=settings.HITL_WEBHOOK_WAKEUP_TTL_SECONDS))
-    except Exception as exc:  # redis errors: publish, as without the flag
-        log.warning("wake-up flag unavailable (%s); publishing the drain", type(exc).__name__)
-        return True
-
-
 def wake() -> None:
     """Publish a drain unless one is pending (after a request's commit, or by a drain stopping
     with events possibly left)."""
     from core import jobs
 
-    if take() and not jobs.enqueue(jobs.DRAIN_HUBSPOT_EVENTS, what="drain of stored HubSpot events"):
+    global _known_pending_until
+    asked = time.monotonic()  # the memo runs from before the cache's answer: never past o + memo
+    if asked < _known_pending_until:
+        return
+    try:
+        published = bool(cache.add(KEY, 1, timeout=settings.HITL_WEBHOOK_WAKEUP_TTL_SECONDS))
+    except Exception as exc:  # redis errors: publish, as without the flag, and remember nothing
+        log.warning("wake-up flag unavailable (%s); publishing the drain", type(exc).__name__)
+        jobs.enqueue(jobs.DRAIN_HUBSPOT_EVENTS, what="drain of stored HubSpot events")
+        return
+    if published and not jobs.enqueue(jobs.DRAIN_HUBSPOT_EVENTS, what="drain of stored HubSpot events"):
         clear()  # the next request tries again; the sweep has these events meanwhile
+        return
+    _known_pending_until = asked + settings.HITL_WEBHOOK_WAKEUP_MEMO_SECONDS
 
 
 def clear() -> None:
     """Let the next stored request publish a drain (called by the drain before each claim, and
     after a publish the broker refused)."""
+    global _known_pending_until
+    _known_pending_until = 0.0
     try:
         cache.delete(KEY)
     except Exception as exc:  # the flag then expires on its own

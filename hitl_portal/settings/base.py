@@ -468,6 +468,9 @@ HITL_QUEUE_SWEEP_SECONDS = env.float("HITL_QUEUE_SWEEP_SECONDS", default=30.0)
 # Webhook requests publish one drain of pending events at a time (conversations/webhooks/wakeup.py):
 # the flag saying one is pending expires after this long, so a lost drain stops coalescing soon.
 HITL_WEBHOOK_WAKEUP_TTL_SECONDS = env.int("HITL_WEBHOOK_WAKEUP_TTL_SECONDS", default=5)
+# A web process that has seen the flag set does not ask again for this long; a drain ending claims
+# once more this long after its last clear, so what those requests stored is never left behind.
+HITL_WEBHOOK_WAKEUP_MEMO_SECONDS = env.float("HITL_WEBHOOK_WAKEUP_MEMO_SECONDS", default=0.05)
 # A task processing stored webhook events holds them for this long, renewed every third of it while
 # it runs (conversations/webhooks/claims.py): the events of a worker that died mid-batch are taken
 # back by the lost-event sweep this long after the death at most, and never while their batch runs.

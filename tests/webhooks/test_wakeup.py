@@ -2,6 +2,7 @@
 pending, and it processes every stored event, a batch at a time (conversations/webhooks/wakeup.py;
 the per-request publish was a quarter of a 1-event request, docs/benchmarks.md)."""
 
+import time
 from unittest import mock
 
 import pytest
@@ -30,9 +31,9 @@ def no_drain_pending(settings):
             "LOCATION": settings.TEST_REDIS_URL,
         }
     }
-    cache.delete(wakeup.KEY)
+    wakeup.clear()  # the flag, and this process's memo of it
     yield
-    cache.delete(wakeup.KEY)
+    wakeup.clear()
 
 
 def test_ten_requests_publish_one_drain_which_processes_them_all(client):
@@ -147,3 +148,48 @@ def test_a_drain_past_its_budget_hands_over_to_a_new_one(client, settings, monke
         assert tasks.drain_hubspot_events.apply().get() == {"ignored": 2}
     assert [job.name for job in queued] == [jobs.DRAIN_HUBSPOT_EVENTS]
     assert HubSpotEvent.objects.filter(status=HubSpotEvent.Status.PENDING).count() == 3
+
+
+def test_a_process_that_saw_a_drain_pending_does_not_ask_again_for_the_memo(client, settings):
+    settings.HITL_WEBHOOK_WAKEUP_MEMO_SECONDS = 60  # longer than the test
+    app = HubSpotAppFactory()
+    with (
+        captured_jobs(as_worker=True) as published,
+        mock.patch.object(wakeup.cache, "add", wraps=wakeup.cache.add) as asked,
+    ):
+        for k in range(10):
+            assert deliver(client, app, "app", batch(600 + k * 10, 1)).status_code == 200
+    # one round trip to the cache for ten requests (ten before: one SET NX per request)
+    assert asked.call_count == 1
+    assert [job.name for job in published] == [jobs.DRAIN_HUBSPOT_EVENTS]
+    settings.HITL_WEBHOOK_WAKEUP_MEMO_SECONDS = 0.05  # what the drain waits for before it ends
+    assert tasks.drain_hubspot_events.apply().get() == {"ignored": 10}
+    # the drain ran in this process: its clear forgot the memo, the next request asks again
+    with captured_jobs(as_worker=True) as published:
+        deliver(client, app, "app", batch(700, 1))
+    assert [job.name for job in published] == [jobs.DRAIN_HUBSPOT_EVENTS]
+
+
+def test_an_event_stored_after_the_drains_last_claim_under_a_memo_is_still_processed(client, settings):
+    settings.HITL_WEBHOOK_WAKEUP_MEMO_SECONDS = 0.2
+    app = HubSpotAppFactory()
+    with captured_jobs(as_worker=True):
+        deliver(client, app, "app", batch(800, 2))
+    waits = []
+
+    def another_process_stores(seconds):
+        # the drain found nothing more and waits before ending: meanwhile a web process that saw
+        # the flag before the drain's clear stores an event and, within its memo, asks nothing
+        assert 0 < seconds <= 0.2 + tasks.MEMO_MARGIN
+        if not waits:
+            wakeup._known_pending_until = time.monotonic() + 0.2
+            with captured_jobs(as_worker=True) as published:
+                deliver(client, app, "app", batch(900, 1))
+            assert published == []
+        waits.append(seconds)
+
+    with mock.patch.object(tasks.time, "sleep", side_effect=another_process_stores):
+        counts = tasks.drain_hubspot_events.apply().get()
+    assert len(waits) == 2  # after the first batch, and after the late event
+    assert counts == {"ignored": 3}
+    assert not HubSpotEvent.objects.filter(status=HubSpotEvent.Status.PENDING).exists()
