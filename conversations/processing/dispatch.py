@@ -102,10 +102,15 @@ def _apply(event: HubSpotEvent) -> Outcome:
     return outcome
 
 
-def record_outcome(event: HubSpotEvent, outcome: Outcome) -> None:
+def mark_outcome(event: HubSpotEvent, outcome: Outcome, at) -> None:
+    """The outcome on the instance, as `record_outcome` stores it (the task stores a batch's at once)."""
     event.status = outcome.status
     event.result = outcome.result[:2000]
-    event.processed_at = timezone.now()
+    event.processed_at = at
+
+
+def record_outcome(event: HubSpotEvent, outcome: Outcome) -> None:
+    mark_outcome(event, outcome, timezone.now())
     HubSpotEvent.objects.filter(pk=event.pk).update(
         status=event.status,
         result=event.result,

@@ -140,11 +140,14 @@ def test_an_agent_reply_is_recorded_and_delivered_in_few_statements(assigned, re
     assert not any(s.startswith('SELECT 1 AS "a"') for s in statements), listing
     # Was 21 (2026-12-04, before; and 6 more in a second task before that). Now: the events and
     # earlier pending ones of their threads (2), routing (1), the record (lock, "recorded?" and the
-    # next position, message, sequence, event: 5), the outcome and receipt (2), delivery (the claim
-    # with its event, the signing secrets, the attempt with the event's new state, the claim that
-    # finds none left: 4), the channel and token for the SENT report (1). BEGIN, COMMIT and
-    # savepoints not counted.
-    assert len(statements) == 15, listing
+    # next position, message, sequence, event: 5), the outcome with its receipt (1: a WITH … UPDATE
+    # in autocommit), delivery (the claim with its event, the signing secrets, the attempt with the
+    # event's new state, the claim that finds none left: 4), the channel and token for the SENT
+    # report (1). BEGIN, COMMIT and savepoints not counted: one BEGIN/COMMIT pair is left, the record's.
+    assert len(statements) == 14, listing
+    settle = [s for s in statements if 'UPDATE "conversations_webhookreceipt"' in s]
+    assert len(settle) == 1 and settle[0].startswith("WITH"), listing
+    assert sum(q["sql"] == "BEGIN" for q in queries.captured_queries) == 1, listing
     # Durable commits in the worker (was 6, then 4): the reply with its event; the webhook event's
     # outcome with its receipt; the delivery's claim; the attempt with the event's new state (the
     # last claim changes no row: no commit to flush). With the webhook request's own, 5 per message.
