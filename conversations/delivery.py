@@ -11,7 +11,8 @@
   forever behind one the bot never accepted would stall the conversation, and a bot that missed
   one can pull it from `GET /escalations/{id}/events/?after=`. (`retry_event()` re-queues it.)
 * **No double POST.** An event is claimed before it is sent, with one conditional UPDATE that
-  moves `next_attempt_at` a lease ahead (only a row that is still PENDING and due matches). Two
+  picks the escalation's lowest-sequence PENDING event and moves its `next_attempt_at` a lease
+  ahead (only a row that is still PENDING and due matches), returning the event to send. Two
   workers, a redelivered task and the sweep racing for the same escalation: one UPDATE wins, the
   others match nothing and stop. No row lock is held across the HTTP call (which would pin a
   transaction and, on SQLite, the database, for up to 13 s).
@@ -36,12 +37,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
 from conversations import callbacks, message_status
-from conversations.models import DeliveryStatus, Escalation, EscalationEvent
+from conversations.models import CallbackAttempt, DeliveryStatus, Escalation, EscalationEvent
 from core import jobs, leases, metrics
 
 # Timers fire a little early; a countdown retry this much before its time still counts as due.
@@ -92,26 +94,49 @@ class DeliveryRun:
     retry_in: float | None = None  # seconds until the blocking event is due again, if any
 
 
-def _first_pending(escalation_id) -> EscalationEvent | None:
-    return (
-        EscalationEvent.objects.filter(escalation_id=escalation_id, delivery_status=DeliveryStatus.PENDING)
-        .select_related("escalation")
-        .order_by("sequence")
-        .first()
+def _claim_first(escalation_id, now: dt.datetime) -> tuple[EscalationEvent | None, dt.datetime | None]:
+    """Claim the escalation's lowest-sequence PENDING event for one attempt, in one statement: the
+    event (its escalation's callback URL, conversation and connection with it) and the lease's end,
+    or (None, None) when there is none, it is not due, or another worker holds it.
+
+    The subquery names the first pending event; the UPDATE takes that row only if it is still
+    PENDING and due once its row lock is granted (PostgreSQL re-checks the WHERE on the row's latest
+    version), so two workers racing for it cannot both win, and an event behind a pending one is
+    never taken. An event whose escalation lost its callback URL is taken whatever its due time,
+    to be marked NO_CALLBACK."""
+    table = EscalationEvent._meta.db_table
+    escalations = Escalation._meta.db_table
+    columns = ", ".join(f'"{table}"."{f.column}"' for f in EscalationEvent._meta.concrete_fields)
+    of_escalation = f'(SELECT e."{{}}" FROM "{escalations}" e WHERE e."id" = "{table}"."escalation_id")'  # noqa: S608
+    sql = (
+        f'UPDATE "{table}" SET "next_attempt_at" = %s '  # noqa: S608 - our table names
+        f'WHERE "id" = (SELECT "id" FROM "{table}" WHERE "escalation_id" = %s AND "delivery_status" = %s '
+        'ORDER BY "sequence" LIMIT 1) '
+        f'AND "delivery_status" = %s AND ("next_attempt_at" IS NULL OR "next_attempt_at" <= %s '
+        f"OR {of_escalation.format('callback_url')} = '') "
+        f'RETURNING {columns}, {of_escalation.format("callback_url")} AS "callback_url", '
+        f'{of_escalation.format("conversation_id")} AS "conversation_id", '
+        f'{of_escalation.format("connection_id")} AS "connection_id"'
     )
-
-
-def _claim(event: EscalationEvent, now: dt.datetime) -> dt.datetime | None:
-    """Claim the event for one attempt; the lease's end, or None if it is not ours to send."""
-    slack = dt.timedelta(seconds=DUE_SLACK_SECONDS)
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + slack)
     lease_until = now + dt.timedelta(seconds=claim_lease_seconds(renewed=leases.renewable()))
-    claimed = (
-        EscalationEvent.objects.filter(pk=event.pk, delivery_status=DeliveryStatus.PENDING)
-        .filter(due)
-        .update(next_attempt_at=lease_until)
-    )
-    return lease_until if claimed else None
+    pk = Escalation._meta.pk.get_db_prep_value(escalation_id, connection)
+    pending = DeliveryStatus.PENDING.value
+    due = now + dt.timedelta(seconds=DUE_SLACK_SECONDS)
+    params = [lease_until, pk, pending, pending, due]
+    event = next(iter(EscalationEvent.objects.raw(sql, params)), None)
+    if event is None:
+        return None, None
+    # The escalation as far as delivery reads it (the envelope, the signing connection, the URL);
+    # any other field is deferred, read if something asks for it.
+    known = {
+        "id": event.escalation_id,
+        "callback_url": event.callback_url or "",
+        "conversation_id": event.conversation_id,
+        "connection_id": event.connection_id,
+    }
+    names = [f.attname for f in Escalation._meta.concrete_fields if f.attname in known]
+    event.escalation = Escalation.from_db(event._state.db, names, [known[n] for n in names])
+    return event, lease_until
 
 
 @contextmanager
@@ -150,8 +175,14 @@ def deliver_pending(escalation_id, *, task_id: str = "", now=None) -> DeliveryRu
     run = DeliveryRun()
     started = time.monotonic()
     while True:
-        event = _first_pending(escalation_id)
+        if _stopping.is_set() or time.monotonic() - started > RUN_BUDGET_SECONDS:
+            run.retry_in = 0  # queued again at once: another worker (or a later run) goes on
+            return run
+        event, lease_until = _claim_first(escalation_id, clock())
         if event is None:
+            # None pending, or the first is not due yet, or another worker holds it. Either way its
+            # owner carries on (the countdown queued by the failed attempt, the sweep, or that
+            # worker): nothing to queue.
             return run
         url = event.escalation.callback_url
         if not url:
@@ -160,51 +191,69 @@ def deliver_pending(escalation_id, *, task_id: str = "", now=None) -> DeliveryRu
                 delivery_status=DeliveryStatus.NO_CALLBACK, next_attempt_at=None
             )
             continue
-        if _stopping.is_set() or time.monotonic() - started > RUN_BUDGET_SECONDS:
-            run.retry_in = 0  # queued again at once: another worker (or a later run) goes on
-            return run
-        current = clock()
-        lease_until = _claim(event, current)
-        if lease_until is None:
-            # Not due yet, or another worker holds it. Either way its owner carries on (the
-            # countdown queued by the failed attempt, the sweep, or that worker): nothing to queue.
-            return run
         with _renewing(event.pk, lease_until):
             outcome, attempt = callbacks.post_event(event, url, task_id=task_id)
         run.attempts += 1
-        # The attempt and the event's new state commit together (one durable commit per attempt);
-        # HubSpot hears of the message's fate only after that commit, outside any transaction.
-        with transaction.atomic():
-            attempt.save()
-            go_on, report = _finish_attempt(event, outcome.ok, clock(), run)
+        # The attempt and the event's new state commit together (`_record`); HubSpot hears of
+        # the message's fate only after that commit, outside any transaction.
+        go_on, report = _finish_attempt(event, attempt, outcome.ok, clock(), run)
         if report:
             message_status.report(event, report)
         if not go_on:
             return run
 
 
-def _finish_attempt(
-    event: EscalationEvent, ok: bool, at: dt.datetime, run: DeliveryRun
-) -> tuple[bool, str | None]:
-    """Record the result on the event: whether the run may go on with the next event, and the
-    status to report to HubSpot for the message behind it (None: nothing to report)."""
-    attempts = event.attempts + 1
+def _record(attempt: CallbackAttempt, event: EscalationEvent, **fields) -> int:
+    """Store the attempt and update the event (if still PENDING) in one durable commit; returns
+    the events updated (0 or 1). On PostgreSQL one statement in autocommit (the INSERT in a WITH
+    before the UPDATE: no BEGIN and COMMIT round trips), both composed by the ORM's compilers;
+    elsewhere one transaction."""
     rows = EscalationEvent.objects.filter(pk=event.pk, delivery_status=DeliveryStatus.PENDING)
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            attempt.save()
+            return rows.update(**fields)
+    insert = InsertQuery(CallbackAttempt)
+    insert.insert_values(
+        [f for f in CallbackAttempt._meta.local_concrete_fields if not f.primary_key], [attempt]
+    )
+    [(insert_sql, insert_params)] = insert.get_compiler(connection=connection).as_sql()
+    update = rows.query.chain(UpdateQuery)
+    update.add_update_values(fields)
+    update_sql, update_params = update.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f'WITH "attempt" AS ({insert_sql}) {update_sql}', (*insert_params, *update_params))
+        return cursor.rowcount
+
+
+def _finish_attempt(
+    event: EscalationEvent, attempt: CallbackAttempt, ok: bool, at: dt.datetime, run: DeliveryRun
+) -> tuple[bool, str | None]:
+    """Record the attempt and its result on the event: whether the run may go on with the next
+    event, and the status to report to HubSpot for the message behind it (None: nothing to report)."""
+    attempts = event.attempts + 1
     if ok:
-        changed = rows.update(
-            delivery_status=DeliveryStatus.DELIVERED, delivered_at=at, attempts=attempts, next_attempt_at=None
+        changed = _record(
+            attempt,
+            event,
+            delivery_status=DeliveryStatus.DELIVERED,
+            delivered_at=at,
+            attempts=attempts,
+            next_attempt_at=None,
         )
         run.delivered.append(event.sequence)
         metrics.callback_delivered(event.created_at, at)
         return True, message_status.SENT if changed else None
     if at - event.created_at >= max_age() and attempts >= len(settings.HITL_CALLBACK_RETRY_SCHEDULE):
-        changed = rows.update(delivery_status=DeliveryStatus.FAILED, attempts=attempts, next_attempt_at=None)
+        changed = _record(
+            attempt, event, delivery_status=DeliveryStatus.FAILED, attempts=attempts, next_attempt_at=None
+        )
         run.failed.append(event.sequence)
         metrics.callback_given_up()
         # given up: the events behind it go on (see the module docstring)
         return True, message_status.FAILED if changed else None
     delay = retry_delay(attempts)
-    rows.update(attempts=attempts, next_attempt_at=at + dt.timedelta(seconds=delay))
+    _record(attempt, event, attempts=attempts, next_attempt_at=at + dt.timedelta(seconds=delay))
     run.retry_in = delay
     return False, None
 

@@ -50,11 +50,20 @@ def emit(
     *,
     dedupe_key: str,
     occurred_at: dt.datetime | None = None,
+    new_cause: bool = False,
 ) -> EscalationEvent | None:
-    """Append an event (None if this cause already produced one) and schedule its delivery."""
-    with transaction.atomic():
+    """Append an event (None if this cause already produced one) and schedule its delivery.
+
+    `new_cause=True`: the caller found, under the escalation's row lock, that this cause has no
+    event yet (an agent message not recorded), so the look-up is skipped; the unique constraint
+    on (escalation, dedupe_key) still refuses a second one. Nothing is then rolled back here, so
+    no savepoint is needed inside the caller's transaction (two round trips fewer)."""
+    with transaction.atomic(savepoint=not new_cause):
         sequence, callback_url = _next_sequence(escalation.pk)
-        if EscalationEvent.objects.filter(escalation_id=escalation.pk, dedupe_key=dedupe_key).exists():
+        if (
+            not new_cause
+            and EscalationEvent.objects.filter(escalation_id=escalation.pk, dedupe_key=dedupe_key).exists()
+        ):
             transaction.set_rollback(True)
             return None
         event = EscalationEvent.objects.create(

@@ -245,6 +245,9 @@ def record_agent_message(
             },
             dedupe_key=f"message:{hubspot_message_id}",
             occurred_at=at,
+            # The message and its event are written together under this lock: no message with
+            # this id (checked above) means no event for it either.
+            new_cause=True,
         )
     return message
 

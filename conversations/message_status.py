@@ -14,7 +14,7 @@ import logging
 import threading
 from contextlib import contextmanager
 
-from connections.hubspot import HubSpotClient, HubSpotError
+from connections.hubspot import HubSpotClient, HubSpotError, tokens
 from connections.models import Connection
 from conversations.models import EscalationEvent, EventType
 
@@ -60,22 +60,42 @@ def report(event: EscalationEvent, status: str) -> None:
 
 def report_agent_message_status(event: EscalationEvent, status: str) -> bool:
     """PATCH the HubSpot message behind an `escalation.message` event; True if HubSpot took it.
-    One query (the channel and the portal), then the call."""
+    One query (the channel, the portal and the access token), then the call."""
     message_id = str((event.data or {}).get("message_id") or "")
     if event.type != EventType.MESSAGE or status not in (SENT, FAILED) or not message_id:
         return False
     connection_id = event.escalation.connection_id
+    # The channel, the portal and the stored token in one query (ordering dropped: the model's
+    # default joins the tenant to sort one row).
     row = (
         Connection.objects.filter(pk=connection_id)
         .exclude(app__custom_channel__channel_id="")
-        .values_list("app__app_id", "portal_id", "app__custom_channel__channel_id")
+        .order_by()
+        .values_list(
+            "app__app_id",
+            "portal_id",
+            "app__custom_channel__channel_id",
+            "access_token",
+            "access_token_expires_at",
+            "status",
+        )
         .first()
     )
     if row is None or not row[2]:
         return False
-    app_id, portal_id, channel_id = row
+    app_id, portal_id, channel_id, token, expires_at, connection_status = row
+
+    def token_getter(connection_id: int, **options):
+        # The token read with the channel, while fresh; anything else (a 401's forced refresh, an
+        # expiring token, a disconnected connection) goes through the token store as always.
+        if not options and tokens.is_fresh(token, expires_at, connection_status):
+            return token
+        return tokens.get_access_token(connection_id, **options)
+
     try:
-        HubSpotClient(connection_id, app_id=app_id, portal_id=portal_id).update_message_status(
+        HubSpotClient(
+            connection_id, app_id=app_id, portal_id=portal_id, token_getter=token_getter
+        ).update_message_status(
             channel_id, message_id, status, error_message=GAVE_UP if status == FAILED else None
         )
     except HubSpotError as exc:

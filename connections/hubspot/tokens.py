@@ -87,6 +87,15 @@ def _fresh(connection: Connection, now: dt.datetime) -> bool:
     return connection.access_token_expires_at - margin > now
 
 
+def is_fresh(access_token, expires_at: dt.datetime | None, status: str) -> bool:
+    """Whether a token a caller read from the row (with other columns, in its own query) is what
+    `get_access_token` would hand out without refreshing: connected, and not about to expire."""
+    if status == ConnectionStatus.DISCONNECTED or not access_token or expires_at is None:
+        return False
+    margin = dt.timedelta(seconds=settings.HUBSPOT_TOKEN_REFRESH_MARGIN_SECONDS)
+    return expires_at - margin > timezone.now()
+
+
 def _not_connected(connection_id: int) -> errors.HubSpotNotConnected:
     return errors.HubSpotNotConnected(
         f"Connection {connection_id} is not connected to HubSpot (disconnected or no refresh token); "

@@ -73,7 +73,10 @@ def is_agent_message(message: dict) -> bool:
 def record_message(ctx: Context, message: dict) -> bool:
     """Record an agent's message for the bot (once per HubSpot message id). True if new."""
     esc = ctx.escalation
-    if esc.messages.filter(hubspot_message_id=str(message["id"])).exists():
+    # Already recorded? Asked here only to spare HubSpot calls (the assignee, the sender's name, the
+    # attachments' links) for a message we have; whether to record it is decided under the
+    # escalation's lock (lifecycle.record_agent_message), so a reply needing no call skips it.
+    if _needs_hubspot(esc, message) and esc.messages.filter(hubspot_message_id=str(message["id"])).exists():
         return False
     at = parse_iso(message.get("createdAt")) or ctx.at
     ensure_assigned(ctx, at)
@@ -92,6 +95,14 @@ def record_message(ctx: Context, message: dict) -> bool:
         at=at,
     )
     return recorded is not None
+
+
+def _needs_hubspot(esc, message: dict) -> bool:
+    """Whether recording the message may call HubSpot first (see ensure_assigned and actor)."""
+    if esc.status != EscalationStatus.ASSIGNED or message.get("attachments"):
+        return True
+    senders = message.get("senders") or [{}]
+    return not senders[0].get("name")
 
 
 def reconcile_messages(ctx: Context) -> int:

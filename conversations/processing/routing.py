@@ -65,3 +65,50 @@ def escalation_for_channel_message(connection: Connection, payload: dict, at=Non
             return found
     message = payload.get("message") or {}
     return escalation_by_thread(connection, message.get("conversationsThreadId"), at)
+
+
+def escalation_with_connection(event: HubSpotEvent) -> Escalation | None:
+    """An agent's reply names our `integrationThreadId` and its portal: the escalation and its
+    connection (with the app) in one query, instead of the connection first and then the
+    escalation within it. Same rule: the connection of (app, portal), the escalation as of the
+    event's time (`_as_of`). None when that does not find one (the caller routes step by step)."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    ids = [str(i) for i in payload.get("channelIntegrationThreadIds") or [] if i]
+    if event.portal_id is None or not ids:
+        return None
+    rows = (
+        Escalation.objects.select_related("connection__app")
+        .filter(
+            connection__app_id=event.app_id,
+            connection__portal_id=event.portal_id,
+            integration_thread_id__in=ids,
+        )
+        # What routing and the reply's handler read before the lifecycle locks (and re-reads) the
+        # row: not the other ~40 columns, nor the connection's tokens and the app's secrets, which
+        # would be decrypted for nothing (a column left out is read if something asks for it).
+        .only(*ROUTED_FIELDS)
+    )
+    return _as_of(rows, event.occurred_at or event.created_at)
+
+
+ROUTED_FIELDS = (
+    "connection__tenant_id",
+    "connection__portal_id",
+    "connection__status",
+    "connection__app__app_id",
+    "connection__app__tenant_id",
+    "connection__app__kind",
+    "inbox_id",
+    "conversation_id",
+    "status",
+    "callback_url",
+    "integration_thread_id",
+    "hubspot_thread_id",
+    "agent_actor_id",
+    "agent_name",
+    "agent_email",
+    "assignment_changed_at",
+    "created_at",
+    "closed_at",
+    "failed_at",
+)

@@ -44,10 +44,10 @@ from conversations import events as bot_events
 from conversations import message_status
 from conversations.models import HubSpotEvent, WebhookReceipt
 from conversations.processing.context import Outcome
-from conversations.processing.dispatch import process_event, record_failure, record_outcome
+from conversations.processing.dispatch import mark_outcome, process_event, record_failure, record_outcome
 from conversations.webhooks import claims, wakeup
 from conversations.webhooks.claims import claim_fresh, lost_event_ids
-from core import jobs
+from core import jobs, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -188,10 +188,66 @@ def _settle(applied: list[tuple[HubSpotEvent, Outcome]], events: list[HubSpotEve
     """Record the outcomes of the events applied and finish their receipts in one transaction: one
     durable commit per task instead of one per event plus one per receipt. (Each event's own changes,
     a reply and the bot's event, committed when it was applied.)"""
+    if connection.vendor == "postgresql":
+        _settle_in_one_statement(applied, events)
+        return
     with transaction.atomic():
         for event, outcome in applied:
             record_outcome(event, outcome)
         _finish_receipts(events)
+
+
+def _settle_in_one_statement(applied: list[tuple[HubSpotEvent, Outcome]], events: list[HubSpotEvent]) -> None:
+    """`_settle` on PostgreSQL: one statement in autocommit, so one durable commit and no BEGIN and
+    COMMIT round trips. The outcomes go in as VALUES; the receipts' UPDATE reads the events as they
+    were before the statement (one snapshot for all its parts), so the events it just settled are
+    taken from the outcomes' RETURNING instead of the table."""
+    if not applied:
+        _finish_receipts(events)
+        return
+    now = timezone.now()
+    outcomes = []
+    for event, outcome in applied:
+        mark_outcome(event, outcome, now)
+        outcomes.append((event.pk, event.status, event.result, event.connection_id, event.escalation_id))
+    e, r = HubSpotEvent._meta.db_table, WebhookReceipt._meta.db_table
+    escalation_pk = HubSpotEvent._meta.get_field("escalation").target_field
+    rows = ", ".join(["(%s::bigint, %s::varchar, %s::text, %s::bigint, %s::uuid)"] * len(outcomes))
+    params: list = []
+    for pk, status, result, connection_id, escalation_id in outcomes:
+        escalation_id = escalation_pk.get_db_prep_value(escalation_id, connection) if escalation_id else None
+        params += [pk, status, result, connection_id, escalation_id]
+    others = (
+        f'SELECT 1 FROM "{e}" x WHERE x."receipt_id" = r."id" AND x."status" = %s '  # noqa: S608 - our table
+        'AND x."id" NOT IN (SELECT "id" FROM "done")'
+    )
+    sql = (
+        f'WITH "o" ("id", "status", "result", "connection_id", "escalation_id") AS (VALUES {rows}), '  # noqa: S608 - our table names
+        f'"done" AS (UPDATE "{e}" SET "status" = "o"."status", "result" = "o"."result", "processed_at" = %s, '
+        '"retry_at" = NULL, "claimed_until" = NULL, "connection_id" = "o"."connection_id", '
+        f'"escalation_id" = "o"."escalation_id", "attempts" = "{e}"."attempts" + 1 '
+        f'FROM "o" WHERE "{e}"."id" = "o"."id" RETURNING "{e}"."id", "{e}"."receipt_id", "{e}"."status") '
+        f'UPDATE "{r}" r SET "processed_at" = %s, "status" = CASE WHEN EXISTS (SELECT 1 FROM "done" '
+        f'WHERE "done"."receipt_id" = r."id" AND "done"."status" = %s) OR EXISTS ({others}) '
+        "THEN %s ELSE %s END "
+        f'WHERE r."id" = ANY(%s) AND NOT EXISTS ({others})'
+    )
+    failed, pending = HubSpotEvent.Status.FAILED.value, HubSpotEvent.Status.PENDING.value
+    receipts = sorted({event.receipt_id for event in events})
+    params += [
+        now,
+        now,
+        failed,
+        failed,
+        WebhookReceipt.Status.FAILED.value,
+        WebhookReceipt.Status.PROCESSED.value,
+        receipts,
+        pending,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    for event, _ in applied:
+        metrics.webhook_event_processed(event.created_at, event.processed_at)
 
 
 def _deliver(escalation_ids, *, task_id: str, eager: bool) -> None:

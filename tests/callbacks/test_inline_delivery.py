@@ -8,13 +8,19 @@ from unittest import mock
 import pytest
 from django.db import connection as db
 from django.db import transaction
-from django.test.utils import CaptureQueriesContext
 
-from conversations import events
-from conversations.models import DeliveryStatus, EscalationEvent, EscalationStatus, EventType, HubSpotEvent
+from conversations import delivery, events
+from conversations.models import (
+    CallbackAttempt,
+    DeliveryStatus,
+    EscalationEvent,
+    EscalationStatus,
+    EventType,
+    HubSpotEvent,
+)
 from conversations.tasks import callbacks as callback_tasks
 from conversations.tasks.webhooks import process_hubspot_events
-from tests.commits import durable_commits
+from tests.commits import capturing_rows, durable_commits
 from tests.commits import statements as work_done
 from tests.factories import EscalationFactory
 from tests.jobs import captured_jobs
@@ -119,31 +125,58 @@ def test_events_committing_inside_the_block_are_collected_not_enqueued(assigned)
 @pytest.mark.postgres
 def test_an_agent_reply_is_recorded_and_delivered_in_few_statements(assigned, receiver, stored):
     ids = stored(agent_reply(assigned, 1))
-    with (
-        CaptureQueriesContext(db) as queries,
-        captured_jobs(),
-    ):
+    with capturing_rows(db) as queries, captured_jobs():
         process_hubspot_events.apply(args=(ids,))
     assert receiver.sequences() == [1]
     assert EscalationEvent.objects.get().delivery_status == DeliveryStatus.DELIVERED
     assert HubSpotEvent.objects.get().attempts == 1
-    statements = [q["sql"] for q in queries.captured_queries]
-    # the escalation is read once to route and locked once to record; "already recorded?" asked
-    # once under the lock (plus the cheap pre-check before any HubSpot call)
-    routed = [
-        s
-        for s in statements
-        if s.startswith('SELECT "conversations_escalation"."id"') and "FOR UPDATE" not in s
+    statements = work_done(queries.captured_queries)
+    listing = "\n".join(statements)
+    # routed in one read: the escalation with its connection (and app), by portal and
+    # integrationThreadId; locked once to record; "already recorded?" asked once, under the lock
+    routed = [s for s in statements if s.startswith('SELECT "conversations_escalation"."id"')]
+    assert len(routed) == 2 and sum(" FOR UPDATE" in s for s in routed) == 1, listing
+    assert not any(s.startswith('SELECT "connections_connection"') for s in statements), listing
+    assert not any(s.startswith('SELECT 1 AS "a"') for s in statements), listing
+    # Was 21 (2026-12-04, before; and 6 more in a second task before that). Now: the events and
+    # earlier pending ones of their threads (2), routing (1), the record (lock, "recorded?" and the
+    # next position, message, sequence, event: 5), the outcome with its receipt (1: a WITH … UPDATE
+    # in autocommit), delivery (the claim with its event, the signing secrets, the attempt with the
+    # event's new state, the claim that finds none left: 4), the channel and token for the SENT
+    # report (1). BEGIN, COMMIT and savepoints not counted: one BEGIN/COMMIT pair is left, the record's.
+    assert len(statements) == 14, listing
+    settle = [s for s in statements if 'UPDATE "conversations_webhookreceipt"' in s]
+    assert len(settle) == 1 and settle[0].startswith("WITH"), listing
+    assert sum(q["sql"] == "BEGIN" for q in queries.captured_queries) == 1, listing
+    # Durable commits in the worker (was 6, then 4): the reply with its event; the webhook event's
+    # outcome with its receipt; the delivery's claim; the attempt with the event's new state (the
+    # last claim changes no row: no commit to flush). With the webhook request's own, 5 per message.
+    assert durable_commits(queries.captured_queries) == 4, listing
+
+
+@pytest.mark.postgres
+def test_delivery_claims_the_first_pending_event_in_the_statement_that_reads_it(assigned, receiver):
+    """Per attempt: one claim (an UPDATE … RETURNING the first pending event, its escalation's URL,
+    conversation and connection), the signing secrets, the attempt recorded with the event's new
+    state in one statement; and one claim at the end that finds nothing. Was 5 per attempt and a
+    last SELECT, with BEGIN/COMMIT around each attempt's record."""
+    with captured_jobs():  # not delivered on commit: below
+        for n in (1, 2):
+            events.emit(assigned, EventType.MESSAGE, {"text": f"m{n}"}, dedupe_key=f"message:{n}")
+    with capturing_rows(db) as queries:
+        run = delivery.deliver_pending(assigned.pk)
+    assert run.delivered == [1, 2] and receiver.sequences() == [1, 2]
+    captured = queries.captured_queries
+    listing = "\n".join(q["sql"] for q in captured)
+    kinds = [
+        q["sql"].split(" ", 1)[0] + (" attempt" if "callbackattempt" in q["sql"][:80] else "")
+        for q in captured
     ]
-    assert len(routed) == 1, statements
-    assert sum(" FOR UPDATE" in s for s in statements) == 1
-    # 15 to record it, 5 to deliver it, 1 to find the channel its SENT status is reported on
-    # (conversations.message_status); BEGIN, COMMIT and savepoints not counted
-    assert len(work_done(queries.captured_queries)) <= 21, "\n".join(statements)
-    # Durable commits in the worker (was 6): the reply with its event; the webhook event's outcome
-    # with its receipt; the delivery's claim; the attempt with the event's new state. (The webhook
-    # request's own commit makes 5 per relayed message.)
-    assert durable_commits(queries.captured_queries) == 4, "\n".join(statements)
+    assert kinds == ["UPDATE", "SELECT", "WITH attempt"] * 2 + ["UPDATE"], listing
+    assert not any(q["sql"].startswith('SELECT "conversations_escalationevent"') for q in captured), listing
+    assert [q["rows"] for q in captured if q["sql"].startswith("UPDATE")] == [1, 1, 0]
+    assert durable_commits(captured) == 4
+    assert CallbackAttempt.objects.filter(status_code=200).count() == 2
 
 
 def test_hubspot_hears_the_statuses_after_every_callback_of_the_task(assigned, connection, receiver, stored):

@@ -5,10 +5,12 @@ import json
 
 import pytest
 import responses
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from connections.models import CustomChannel
-from conversations import delivery, events
+from conversations import delivery, events, message_status
 from conversations.models import EventType
 from tests.factories import EscalationFactory
 
@@ -95,3 +97,35 @@ def test_a_refused_report_does_not_disturb_delivery(connection, receiver, hubspo
 
     assert run.delivered == [1]
     assert escalation.events.get().delivery_status == "delivered"
+
+
+def test_the_report_reads_its_channel_and_token_in_one_query(connection, receiver, hubspot_api):
+    """Per relayed reply: one query for the channel, the portal and the access token (was two: the
+    channel, then the token store's read of the same row)."""
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
+    event = agent_message(escalation)
+    assert event.escalation.connection_id == connection.pk  # delivery hands the report its escalation
+
+    with CaptureQueriesContext(db) as queries:
+        assert message_status.report_agent_message_status(event, message_status.SENT)
+
+    assert len(queries.captured_queries) == 1, [q["sql"] for q in queries.captured_queries]
+    [call] = [c for c in hubspot_api.calls if c.request.method == "PATCH"]
+    assert call.request.headers["Authorization"] == "Bearer at-token"
+
+
+def test_a_report_with_a_token_about_to_expire_refreshes_it_first(connection, receiver, hubspot_api):
+    connection.access_token_expires_at = timezone.now() + dt.timedelta(seconds=5)
+    connection.save()
+    hubspot_api.add(
+        responses.POST,
+        f"{API}/oauth/2026-03/token",
+        json={"access_token": "at-new", "refresh_token": "rt-token", "expires_in": 1800},
+    )
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
+    event = agent_message(escalation)
+
+    assert message_status.report_agent_message_status(event, message_status.SENT)
+
+    [call] = [c for c in hubspot_api.calls if c.request.method == "PATCH"]
+    assert call.request.headers["Authorization"] == "Bearer at-new"

@@ -151,3 +151,40 @@ def test_limit_is_shared_through_redis(settings):
     caches["hubspot_redis"].clear()
     assert _max_in_any_window(sent) <= 4
     assert clock.sleeps  # they had to wait for each other
+
+
+@pytest.mark.redis
+def test_a_slot_on_redis_takes_one_round_trip(settings, monkeypatch):
+    """Every HubSpot call (the SENT report per relayed reply among them) takes a slot: on Redis one
+    command (a script), not Django's add, EXISTS + INCR and MGET (4; docs/benchmarks.md)."""
+    import redis
+
+    settings.CACHES = {
+        **django_settings.CACHES,
+        "hubspot_redis": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.TEST_REDIS_URL,
+        },
+    }
+    from django.core.cache import caches
+
+    caches["hubspot_redis"].clear()
+    clock = FakeClock(5000.0)
+    limiter = _limiter(clock, key="redis-trips", limit=2, cache_alias="hubspot_redis", max_wait=0)
+    limiter.acquire()  # the script is loaded once per server
+    commands: list[str] = []
+    execute = redis.Redis.execute_command
+
+    def counted(self, *args, **options):
+        commands.append(str(args[0]))
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    limiter.acquire()
+    assert commands == ["EVALSHA"]
+    # the window is still enforced: a third request within it is refused (and gives its slot back)
+    with pytest.raises(HubSpotRateLimited):
+        limiter.acquire()
+    monkeypatch.setattr(redis.Redis, "execute_command", execute)
+    assert caches["hubspot_redis"].get(limiter._bucket_key(int(clock.now // limiter.width))) == 2
+    caches["hubspot_redis"].clear()

@@ -2,6 +2,8 @@
 transaction: a 100-event webhook costs one durable commit to settle, not one per event (found by
 `make bench`; docs/benchmarks.md)."""
 
+from unittest import mock
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -48,3 +50,41 @@ def test_a_redelivered_batch_records_nothing_again(client):
         process_hubspot_events.apply(args=job.args)
     assert list(HubSpotEvent.objects.order_by("pk").values_list("processed_at", "attempts")) == before
     assert not any('UPDATE "conversations_hubspotevent"' in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_receipt_is_finished_once_none_of_its_events_is_pending_and_failed_if_one_failed(client):
+    """The outcomes and the receipt are settled in one statement on PostgreSQL, which reads the
+    events as they were before it: the events it settles count as settled, the others as stored."""
+    app = HubSpotAppFactory()
+    with captured_jobs() as queued:
+        deliver(client, app, "app", batch(900, 2))
+    [job] = queued
+    first, second = sorted(job.args[0])
+    receipt = WebhookReceipt.objects.get(event_count=2)
+    process_hubspot_events.apply(args=([first],))
+    receipt.refresh_from_db()
+    assert receipt.status == WebhookReceipt.Status.RECEIVED  # the second is still pending
+    process_hubspot_events.apply(args=([first, second],))
+    receipt.refresh_from_db()
+    assert receipt.status == WebhookReceipt.Status.PROCESSED
+
+    with captured_jobs() as queued:
+        deliver(client, app, "app", batch(950, 2))
+    [job] = queued
+    first, second = sorted(job.args[0])
+    with mock.patch("conversations.tasks.webhooks.process_event", side_effect=_fail_second(second)):
+        process_hubspot_events.apply(args=([first, second],))
+    assert HubSpotEvent.objects.get(pk=second).status == HubSpotEvent.Status.FAILED
+    assert HubSpotEvent.objects.get(pk=first).status == HubSpotEvent.Status.IGNORED
+    assert WebhookReceipt.objects.get(event_count=2, pk__gt=receipt.pk).status == WebhookReceipt.Status.FAILED
+
+
+def _fail_second(second):
+    from conversations.processing.dispatch import process_event
+
+    def run(event, **options):
+        if event.pk == second:
+            raise RuntimeError("a bug")
+        return process_event(event, **options)
+
+    return run
