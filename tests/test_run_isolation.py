@@ -71,3 +71,29 @@ def test_this_process_holds_its_redis_db():
     clients = redis.Redis.from_url(settings.TEST_REDIS_URL).client_list()
     mine = [c for c in clients if c.get("name", "").startswith(f"{isolation.PREFIX}{settings.TEST_RUN_ID}")]
     assert any(int(c["db"]) == db for c in mine)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_flush_after_a_transactional_test_empties_every_table(admin_a, tenant_a):
+    """tests/conftest.py flushes with DELETE instead of TRUNCATE: rows linked by foreign keys in both
+    directions (tenant, membership, connection, inbox, escalation, message) all go, as TRUNCATE's
+    did, and the content types and permissions come back as after migrate."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management import call_command
+    from django.db import connection
+
+    from tests.factories import ConnectionFactory, InboxFactory, escalation, message
+
+    message(escalation(InboxFactory(connection=ConnectionFactory(tenant=tenant_a))), 1)
+    permissions = Permission.objects.count()
+
+    call_command("flush", interactive=False, verbosity=0)
+
+    kept = {ContentType._meta.db_table, Permission._meta.db_table}
+    with connection.cursor() as cursor:
+        for table in connection.introspection.django_table_names(only_existing=True, include_views=False):
+            cursor.execute(f"SELECT count(*) FROM {connection.ops.quote_name(table)}")
+            assert cursor.fetchone()[0] == 0 or table in kept, table
+    assert Permission.objects.count() == permissions
