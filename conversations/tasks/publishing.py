@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from connections.hubspot import RETRYABLE_ERRORS, HubSpotClient, HubSpotError, HubSpotNotFound, Transport
+from connections.hubspot.countdown import task_countdown
 from conversations import publishing
 from conversations.models import (
     Escalation,
@@ -31,26 +32,14 @@ from core import jobs
 
 log = logging.getLogger(__name__)
 
-MAX_RETRIES = 8
-MAX_COUNTDOWN_SECONDS = 15 * 60  # below the Redis visibility timeout (1 h)
-
-
-def _countdown(retries: int, exc: Exception) -> float:
-    """HubSpot's Retry-After when it gave one (the client hands such waits to the task rather than
-    sleeping in the worker: Transport.for_task), else exponential backoff from 1 s, where the
-    client's own backoff (0.5 s doubling, slept in the worker no longer) would have gone on. Eight
-    retries span about four minutes; what is still pending then is the sweep's."""
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after:
-        return min(max(retry_after, 1.0), MAX_COUNTDOWN_SECONDS)
-    return min(2**retries, MAX_COUNTDOWN_SECONDS)
+MAX_RETRIES = 8  # eight retries span about four minutes; what is still pending then is the sweep's
 
 
 def _retry_or_leave(task, exc: Exception, what: str, escalation_id: str):
     if task.request.is_eager:
         log.warning("%s for escalation %s left for the sweep: %s", what, escalation_id, exc)
         return 0
-    raise task.retry(exc=exc, countdown=_countdown(task.request.retries, exc))
+    raise task.retry(exc=exc, countdown=task_countdown(task.request.retries, exc))
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES)
