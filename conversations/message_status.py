@@ -6,6 +6,13 @@ inbox until the integration reports a status. The callback to the bot is our del
 outcome is the status. Reporting is best effort: the PATCH is idempotent (the same status twice
 changes nothing), and a refused or failed report is logged and leaves the bot's delivery alone,
 which matters more than the badge an agent sees.
+
+The report is made where the callback was delivered, a drain of the bot's events, with the task
+transport: a 429's Retry-After or a 5xx's backoff is not slept there (the bot's next events, and
+other tenants' work in the same pool process, would wait for a badge). Such a report is handed
+to its own task (`jobs.REPORT_MESSAGE_STATUS`) with HubSpot's wait as the countdown, which retries
+a few times with backoff and then gives up, logged. Nothing else waits on it, so it has no sweep:
+a report lost with the broker leaves the badge at "waiting"; the bot has its message either way.
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ import logging
 import threading
 from contextlib import contextmanager
 
-from connections.hubspot import HubSpotClient, HubSpotError, tokens
+from connections.hubspot import RETRYABLE_ERRORS, HubSpotClient, HubSpotError, Transport, tokens
+from connections.hubspot.countdown import task_countdown
 from connections.models import Connection
 from conversations.models import EscalationEvent, EventType
+from core import jobs
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +69,25 @@ def report(event: EscalationEvent, status: str) -> None:
 
 def report_agent_message_status(event: EscalationEvent, status: str) -> bool:
     """PATCH the HubSpot message behind an `escalation.message` event; True if HubSpot took it.
-    One query (the channel, the portal and the access token), then the call."""
+    A refusal worth retrying is queued for `jobs.REPORT_MESSAGE_STATUS` (module docstring)."""
+    try:
+        return patch_status(event, status)
+    except RETRYABLE_ERRORS as exc:
+        what = f"status {status} of escalation {event.escalation_id}'s event {event.pk}"
+        if not jobs.enqueue(
+            jobs.REPORT_MESSAGE_STATUS, str(event.pk), status, what=what, countdown=task_countdown(0, exc)
+        ):
+            log.warning("escalation %s: message status %s not reported: %s", event.escalation_id, status, exc)
+        return False
+    except HubSpotError as exc:
+        _log_refusal(event, status, exc)
+        return False
+
+
+def patch_status(event: EscalationEvent, status: str) -> bool:
+    """The PATCH itself, with the task transport; False when there is nothing to report (not an
+    agent's message, no custom channel). Raises what HubSpot answered otherwise. One query (the
+    channel, the portal and the access token), then the call."""
     message_id = str((event.data or {}).get("message_id") or "")
     if event.type != EventType.MESSAGE or status not in (SENT, FAILED) or not message_id:
         return False
@@ -92,19 +119,24 @@ def report_agent_message_status(event: EscalationEvent, status: str) -> bool:
             return token
         return tokens.get_access_token(connection_id, **options)
 
-    try:
-        HubSpotClient(
-            connection_id, app_id=app_id, portal_id=portal_id, token_getter=token_getter
-        ).update_message_status(
-            channel_id, message_id, status, error_message=GAVE_UP if status == FAILED else None
-        )
-    except HubSpotError as exc:
-        log.warning(
-            "escalation %s: could not report message %s as %s to HubSpot: %s",
-            event.escalation_id,
-            message_id,
-            status,
-            exc,
-        )
-        return False
+    HubSpotClient(
+        connection_id,
+        app_id=app_id,
+        portal_id=portal_id,
+        token_getter=token_getter,
+        transport=Transport.for_task(),
+    ).update_message_status(
+        channel_id, message_id, status, error_message=GAVE_UP if status == FAILED else None
+    )
     return True
+
+
+def _log_refusal(event: EscalationEvent, status: str, exc: Exception) -> None:
+    message_id = str((event.data or {}).get("message_id") or "")
+    log.warning(
+        "escalation %s: could not report message %s as %s to HubSpot: %s",
+        event.escalation_id,
+        message_id,
+        status,
+        exc,
+    )

@@ -2,6 +2,7 @@
 
 from conversations.tasks.briefing import *  # noqa: F403
 from conversations.tasks.callbacks import *  # noqa: F403
+from conversations.tasks.message_status import *  # noqa: F403
 from conversations.tasks.publishing import *  # noqa: F403
 from conversations.tasks.queue import *  # noqa: F403
 from conversations.tasks.watchdogs import *  # noqa: F403

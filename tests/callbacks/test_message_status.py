@@ -2,9 +2,11 @@
 
 import datetime as dt
 import json
+from unittest import mock
 
 import pytest
 import responses
+from celery.exceptions import Retry
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -12,11 +14,20 @@ from django.utils import timezone
 from connections.models import CustomChannel
 from conversations import delivery, events, message_status
 from conversations.models import EventType
+from conversations.tasks import message_status as status_tasks
+from core import jobs
 from tests.factories import EscalationFactory
+from tests.jobs import captured_jobs
 
 pytestmark = pytest.mark.usefixtures("secret")
 
 API = "https://api.hubspot.test"
+PATCH_URL = f"{API}/conversations/custom-channels/2026-03/1001/messages/hs-msg-1"
+RATE_LIMITED = {
+    "status": "error",
+    "message": "You have reached your ten_secondly_rolling limit.",
+    "category": "RATE_LIMITS",
+}
 
 
 @pytest.fixture
@@ -129,3 +140,87 @@ def test_a_report_with_a_token_about_to_expire_refreshes_it_first(connection, re
 
     [call] = [c for c in hubspot_api.calls if c.request.method == "PATCH"]
     assert call.request.headers["Authorization"] == "Bearer at-new"
+
+
+def test_a_rate_limited_report_is_queued_with_hubspots_wait_not_slept_in_the_drain(
+    connection, receiver, hubspot_api
+):
+    """A 429 on the SENT report: the drain neither sleeps out the Retry-After nor tries again (the
+    bot's next events would wait for a badge); the report goes to its own task, counting down
+    HubSpot's wait."""
+    hubspot_api.replace(
+        responses.PATCH, PATCH_URL, json=RATE_LIMITED, status=429, headers={"Retry-After": "7"}
+    )
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
+    event = agent_message(escalation)
+
+    with captured_jobs(as_worker=True) as sent:
+        run = delivery.deliver_pending(escalation.pk)
+
+    assert run.delivered == [1]
+    assert len(patches(hubspot_api)) == 1
+    [job] = [job for job in sent if job.name == jobs.REPORT_MESSAGE_STATUS]
+    assert job.args == (str(event.pk), message_status.SENT)
+    assert job.countdown == 7
+
+
+def test_a_report_refused_for_good_is_not_retried(connection, receiver, hubspot_api):
+    hubspot_api.replace(
+        responses.PATCH,
+        PATCH_URL,
+        json={"status": "error", "message": "no", "category": "VALIDATION_ERROR"},
+        status=400,
+    )
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
+    agent_message(escalation)
+
+    with captured_jobs(as_worker=True) as sent:
+        delivery.deliver_pending(escalation.pk)
+
+    assert [job for job in sent if job.name == jobs.REPORT_MESSAGE_STATUS] == []
+
+
+def test_the_report_task_sends_the_status_once_hubspot_takes_it(connection, receiver, hubspot_api):
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
+    event = agent_message(escalation)
+
+    assert status_tasks.report_message_status(str(event.pk), message_status.SENT) is True
+    assert patches(hubspot_api) == [{"statusType": "SENT"}]
+
+
+def test_the_report_task_backs_off_while_hubspot_fails_then_gives_up(
+    connection, receiver, hubspot_api, caplog
+):
+    hubspot_api.replace(responses.PATCH, PATCH_URL, json={"message": "down"}, status=500)
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
+    event = agent_message(escalation)
+    task = status_tasks.report_message_status
+
+    countdowns = []
+    with mock.patch.object(task, "retry", side_effect=Retry()) as retry:
+        for retries in range(task.max_retries):
+            task.push_request(retries=retries, is_eager=False)
+            try:
+                with pytest.raises(Retry):
+                    task(str(event.pk), message_status.SENT)
+            finally:
+                task.pop_request()
+            countdowns.append(retry.call_args.kwargs["countdown"])
+        task.push_request(retries=task.max_retries, is_eager=False)
+        try:
+            assert task(str(event.pk), message_status.SENT) is False
+        finally:
+            task.pop_request()
+
+    assert countdowns == [2, 4, 8, 16, 32]
+    assert "message status SENT not reported" in caplog.text
+
+
+def test_the_report_task_of_a_deleted_event_does_nothing(connection, receiver, hubspot_api):
+    escalation = EscalationFactory(connection=connection, callback_url=receiver.url)
+    event = agent_message(escalation)
+    event_id = str(event.pk)
+    event.delete()
+
+    assert status_tasks.report_message_status(event_id, message_status.SENT) is False
+    assert patches(hubspot_api) == []
