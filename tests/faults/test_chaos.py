@@ -182,7 +182,9 @@ def test_chaos(
                 phases.done(f"inject: {kind}")
         world.close_all()
         try:
-            world.finish(beat=True, timeout=max(300, 3 * size))
+            world.finish(
+                beat=True, timeout=max(300, 3 * size), done=lambda step: phases.done(f"settle: {step}")
+            )
             unsettled = None
         except AssertionError as exc:  # still count and print what arrived, then fail
             unsettled = exc

@@ -214,10 +214,18 @@ class World:
             and not HubSpotEvent.objects.filter(status="pending").exists()
         )
 
-    def finish(self, *, beat: bool = False, timeout: float = 90) -> None:
-        self.wait("every event at the bot", self.bot_has_all, timeout=timeout, beat=beat)
-        self.wait("HubSpot to hold every message", self.published, timeout=timeout, beat=beat)
-        self.wait("every retry and delivery to settle", self.settled, timeout=timeout, beat=beat)
+    def finish(self, *, beat: bool = False, timeout: float = 90, done=None) -> None:
+        """Wait for the bot, then HubSpot, then every retry; `done(step)` after each step (where a
+        slow run spends its settling time)."""
+        steps = (
+            ("every event at the bot", self.bot_has_all),
+            ("HubSpot to hold every message", self.published),
+            ("every retry and delivery to settle", self.settled),
+        )
+        for what, check in steps:
+            self.wait(what, check, timeout=timeout, beat=beat)
+            if done is not None:
+                done(what)
 
     # Counting ---------------------------------------------------------------------------------
 
