@@ -188,7 +188,7 @@ def test_chaos(
             unsettled = None
         except AssertionError as exc:  # still count and print what arrived, then fail
             unsettled = exc
-        phases.done("settle")
+            phases.done("settle (unfinished)")
     print(phases.report(), file=sys.stderr)
 
     rows = [_row(kind, group, faulty_bot, faults[kind]) for kind, group in groups.items()]

@@ -299,11 +299,12 @@ def test_channel_account_created__account_of_ours_changes_nothing(w, send):
     event = send(w, "channel", _account_event("CHANNEL_ACCOUNT_CREATED__account", w))
     assert ConnectedInbox.objects.get(connection=w.connection).state == before
     assert event.status == "processed" and "unchanged" in event.result
-    other = send(
-        w,
-        "channel",
-        _account_event("CHANNEL_ACCOUNT_CREATED__account", w) | {"channelAccountId": "1", "eventId": "x"},
-    )
+    # Another channel account of the channel: not a fixed id, which is ours when the account is the
+    # first one in the database (pk 1)
+    not_ours = str(w.account.pk + 1)
+    payload = _account_event("CHANNEL_ACCOUNT_CREATED__account", w)
+    payload |= {"channelAccountId": not_ours, "eventId": "x"}
+    other = send(w, "channel", payload)
     assert (other.status, other.result) == ("ignored", "not one of our channel accounts")
 
 
