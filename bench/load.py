@@ -37,11 +37,18 @@ class Response:
     body: bytes
 
 
+# A kept-alive connection idle this long is closed rather than reused: below the keep-alive of
+# the servers under test (gunicorn.conf.py: 5 s; gunicorn's default: 2 s), so a request is never
+# written to a connection the server is closing as idle (it would fail unread, as a lost request).
+IDLE_LIMIT_SECONDS = 1.0
+
+
 class Connection:
     def __init__(self, port: int):
         self.port = port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.last_used = 0.0  # time.monotonic() of the last answer read
 
     async def send(self, request: bytes) -> Response:
         if self.writer is None:
@@ -61,6 +68,7 @@ class Connection:
             body = await self.reader.readexactly(int(headers.get("content-length", "0")))
         if headers.get("connection", "").lower() == "close":
             self.close()
+        self.last_used = time.monotonic()
         return Response(status, headers, body)
 
     async def _chunked(self) -> bytes:
@@ -163,17 +171,27 @@ async def open_loop(
     duration: float,
     on_sent: Callable[[int, float], None] | None = None,
     max_in_flight: int = 200,
+    idle_limit: float = IDLE_LIMIT_SECONDS,
 ) -> Result:
     """Requests at a fixed rate whatever the server's answers (agents reply when they reply):
-    request i is due at start + i/rate; `on_sent(i, t0)` gets its send time."""
+    request i is due at start + i/rate; `on_sent(i, t0)` gets its send time. Connections are kept
+    alive between requests, for at most `idle_limit` seconds idle."""
     result = Result()
-    idle: list[Connection] = []
+    idle: list[Connection] = []  # the most recently used last
     in_flight: set[asyncio.Task] = set()
     total = int(rate * duration)
     start = time.monotonic()
 
+    def take() -> Connection:
+        if idle and idle[-1].last_used >= time.monotonic() - idle_limit:
+            return idle.pop()
+        for conn in idle:  # each idle longer than the last one
+            conn.close()
+        idle.clear()
+        return Connection(port)
+
     async def one(i: int) -> None:
-        conn = idle.pop() if idle else Connection(port)
+        conn = take()
         request = make(i)
         if on_sent is not None:
             on_sent(i, time.monotonic())
