@@ -98,6 +98,7 @@ def _run(args, ports: Ports, procs: servers.Processes, wall: float) -> int:
 
     receiver = Receiver(ports.receiver, provisioned["callback_secret"], lambda *_: None)
     relay_escalations = seed.relay_escalations(provisioned, _relay_count(), receiver.url, run_id)
+    seed.vacuum_seeded_tables()
     _say(f"portal quiet after {servers.wait_quiet(procs, 'portal'):.0f} s")
     rows = asyncio.run(
         _scenarios(args, ports, provisioned, receiver, celery_app, run_id, cookies, relay_escalations, procs)
