@@ -190,7 +190,7 @@ def test_callback_url_is_validated_and_defaults_to_the_connection(bot, provision
 def test_a_429_is_left_to_the_tasks_countdown_instead_of_sleeping_in_the_worker(bot):
     """HubSpot's Retry-After is waited for by the task's countdown (the pool process is free for
     other tenants' work meanwhile), not slept through inside the call."""
-    from conversations.tasks.publishing import _countdown
+    from connections.hubspot.countdown import task_countdown
 
     behaviour = SandboxBehaviour.current()
     behaviour.fail_next_requests = 3
@@ -209,8 +209,8 @@ def test_a_429_is_left_to_the_tasks_countdown_instead_of_sleeping_in_the_worker(
         publish_pending(esc.pk)
     assert refused.value.retry_after == 1.0
     assert SandboxBehaviour.current().fail_next_requests == 1
-    assert _countdown(0, refused.value) == 1.0  # HubSpot's wait, not the 5 s backoff
-    assert [_countdown(n, RuntimeError("no Retry-After")) for n in range(4)] == [1, 2, 4, 8]
+    assert task_countdown(0, refused.value) == 1.0  # HubSpot's wait, not the 5 s backoff
+    assert [task_countdown(n, RuntimeError("no Retry-After")) for n in range(4)] == [1, 2, 4, 8]
 
 
 def test_a_blip_is_still_retried_within_the_call(bot, settings):
