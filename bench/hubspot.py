@@ -54,6 +54,16 @@ def app_events(first_event_id: int, count: int, *, portal_id: int, app_id: int) 
     return json.dumps(events, separators=(",", ":")).encode()
 
 
+def relay_prefix(run_id: str, rate: int) -> str:
+    """The text of the relay's replies at `rate` in run `run_id`, before each reply's number."""
+    return f"bench relay {run_id} r{rate} "
+
+
+def message_id(marker: str) -> str:
+    """The HubSpot message (and event) id of the reply whose text is `marker`."""
+    return marker.replace(" ", "-")
+
+
 def agent_reply(escalation: dict, *, marker: str, portal_id: int, channel_id: str) -> bytes:
     """OUTGOING_CHANNEL_MESSAGE_CREATED: an agent's reply typed in HubSpot's inbox, as recorded in
     tests/fixtures/hubspot_webhooks/OUTGOING_CHANNEL_MESSAGE_CREATED__text.json."""
@@ -64,11 +74,11 @@ def agent_reply(escalation: dict, *, marker: str, portal_id: int, channel_id: st
         "portalId": str(portal_id),
         "channelId": channel_id,
         "channelAccountId": account,
-        "eventId": marker.replace(" ", "-"),
+        "eventId": message_id(marker),
         "eventTimestamp": now,
         "channelIntegrationThreadIds": [escalation["integration_thread_id"]],
         "message": {
-            "id": marker.replace(" ", "-"),
+            "id": message_id(marker),
             "type": "MESSAGE",
             "archived": False,
             "conversationsThreadId": escalation["thread_id"],

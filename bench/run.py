@@ -98,6 +98,7 @@ def _run(args, ports: Ports, procs: servers.Processes, wall: float) -> int:
 
     receiver = Receiver(ports.receiver, provisioned["callback_secret"], lambda *_: None)
     relay_escalations = seed.relay_escalations(provisioned, _relay_count(), receiver.url, run_id)
+    seed.relay_sandbox_messages(provisioned, relay_escalations, run_id, _relay_replies(args.duration))
     seed.vacuum_seeded_tables()
     _say(f"portal quiet after {servers.wait_quiet(procs, 'portal'):.0f} s")
     rows = asyncio.run(
@@ -119,6 +120,13 @@ def _relay_count() -> int:
     from bench.scenarios.relay import ESCALATIONS
 
     return ESCALATIONS
+
+
+def _relay_replies(duration: float) -> dict[int, int]:
+    """How many replies the relay scenario sends at each of its rates."""
+    from bench.scenarios.relay import RATES
+
+    return {rate: int(rate * duration) for rate in RATES}
 
 
 async def _scenarios(

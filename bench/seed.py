@@ -156,6 +156,62 @@ def relay_escalations(provisioned: dict, count: int, callback_url: str, run_id: 
     ]
 
 
+def relay_sandbox_messages(provisioned: dict, escalations: list[dict], run_id: str, replies: dict) -> int:
+    """The agents' replies the relay scenario will announce, stored in "HubSpot" as HubSpot holds
+    them before it sends the webhook: a sandbox thread per relay escalation and the message of
+    each reply (`replies`: how many at each rate, reply i going to escalation i modulo their
+    number). The portal reports each delivered reply SENT; without the message every PATCH was a
+    404, so the bench measured the refusal path instead of the update. Earlier runs' are deleted.
+    Returns the messages stored."""
+    from django.utils import timezone
+
+    from bench.hubspot import message_id, relay_prefix
+    from sandbox.models import SandboxChannelAccount, SandboxMessage, SandboxThread
+
+    SandboxThread.objects.filter(messages__message_id__startswith="bench-relay-").delete()
+    if not escalations:
+        return 0
+    account = SandboxChannelAccount.objects.select_related("channel", "inbox", "portal").get(
+        pk=escalations[0]["channel_account_id"]
+    )
+    threads = SandboxThread.objects.bulk_create(
+        SandboxThread(
+            pk=int(escalation["thread_id"]),
+            portal=account.portal,
+            inbox=account.inbox,
+            channel=account.channel,
+            channel_account=account,
+            integration_thread_id=escalation["integration_thread_id"],
+            visitor_name="Relay user",
+            assigned_to="A-1001",
+        )
+        for escalation in escalations
+    )
+    now = timezone.now()
+    sender = {
+        "actorId": "A-1001",
+        "deliveryIdentifier": {"type": "CHANNEL_SPECIFIC_OPAQUE_ID", "value": str(account.pk)},
+        "name": "Alice Agent",
+    }
+    messages = [
+        SandboxMessage(
+            thread=threads[i % len(threads)],
+            message_id=message_id(f"{relay_prefix(run_id, rate)}{i}"),
+            direction=SandboxMessage.Direction.OUTGOING,
+            text=f"{relay_prefix(run_id, rate)}{i}",
+            senders=[sender],
+            recipients=[{"actorId": "V-1", "name": "Relay user"}],
+            created_by="A-1001",
+            client_type="HUBSPOT",
+            created_at=now,
+        )
+        for rate, count in replies.items()
+        for i in range(count)
+    ]
+    SandboxMessage.objects.bulk_create(messages, batch_size=1000)
+    return len(messages)
+
+
 # The admin scenario's million ------------------------------------------------------------------------
 
 

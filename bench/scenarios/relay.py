@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from bench.hubspot import agent_reply
+from bench.hubspot import agent_reply, relay_prefix
 from bench.load import open_loop, percentile
 from bench.report import Row, failures, ms, p, under
 from bench.scenarios.context import Context
@@ -38,7 +38,7 @@ async def _at(ctx: Context, escalations: list[dict], rate: int) -> list[Row]:
     path = ctx.path_of(ctx.provisioned["channel_webhook_url"])
     portal_id = int(ctx.provisioned["portal_id"])
     channel_id = str(ctx.provisioned["channel_id"])
-    prefix = f"bench relay {ctx.run_id} r{rate} "
+    prefix = relay_prefix(ctx.run_id, rate)
     sent: dict[int, float] = {}
     arrived: dict[int, float] = {}
     done = asyncio.Event()
