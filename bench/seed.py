@@ -193,20 +193,20 @@ def relay_sandbox_messages(provisioned: dict, escalations: list[dict], run_id: s
         "deliveryIdentifier": {"type": "CHANNEL_SPECIFIC_OPAQUE_ID", "value": str(account.pk)},
         "name": "Alice Agent",
     }
+    markers = [(i, f"{relay_prefix(run_id, rate)}{i}") for rate, n in replies.items() for i in range(n)]
     messages = [
         SandboxMessage(
             thread=threads[i % len(threads)],
-            message_id=message_id(f"{relay_prefix(run_id, rate)}{i}"),
+            message_id=message_id(marker),
             direction=SandboxMessage.Direction.OUTGOING,
-            text=f"{relay_prefix(run_id, rate)}{i}",
+            text=marker,
             senders=[sender],
             recipients=[{"actorId": "V-1", "name": "Relay user"}],
             created_by="A-1001",
             client_type="HUBSPOT",
             created_at=now,
         )
-        for rate, count in replies.items()
-        for i in range(count)
+        for i, marker in markers
     ]
     SandboxMessage.objects.bulk_create(messages, batch_size=1000)
     return len(messages)

@@ -77,10 +77,10 @@ def report_agent_message_status(event: EscalationEvent, status: str) -> bool:
         if not jobs.enqueue(
             jobs.REPORT_MESSAGE_STATUS, str(event.pk), status, what=what, countdown=task_countdown(0, exc)
         ):
-            log.warning("escalation %s: message status %s not reported: %s", event.escalation_id, status, exc)
+            log_not_reported(event, status, exc)
         return False
     except HubSpotError as exc:
-        _log_refusal(event, status, exc)
+        log_not_reported(event, status, exc)
         return False
 
 
@@ -131,12 +131,12 @@ def patch_status(event: EscalationEvent, status: str) -> bool:
     return True
 
 
-def _log_refusal(event: EscalationEvent, status: str, exc: Exception) -> None:
-    message_id = str((event.data or {}).get("message_id") or "")
+def log_not_reported(event: EscalationEvent, status: str, exc: Exception) -> None:
+    """The one line for a status report given up (refused for good, retries spent, not queued)."""
     log.warning(
-        "escalation %s: could not report message %s as %s to HubSpot: %s",
+        "escalation %s: message status %s not reported for HubSpot message %s: %s",
         event.escalation_id,
-        message_id,
         status,
+        (event.data or {}).get("message_id") or "",
         exc,
     )

@@ -8,16 +8,12 @@ the report is given up, logged: it is a badge in the agent's inbox, and the bot 
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 
 from connections.hubspot import RETRYABLE_ERRORS, HubSpotError
 from connections.hubspot.countdown import task_countdown
 from conversations import message_status
 from conversations.models import EscalationEvent
-
-log = logging.getLogger(__name__)
 
 MAX_RETRIES = 5  # about a minute of backoff without a Retry-After
 
@@ -32,12 +28,12 @@ def report_message_status(self, event_id: str, status: str) -> bool:
         return message_status.patch_status(event, status)
     except RETRYABLE_ERRORS as exc:
         if self.request.is_eager or self.request.retries >= self.max_retries:
-            log.warning("escalation %s: message status %s not reported: %s", event.escalation_id, status, exc)
+            message_status.log_not_reported(event, status, exc)
             return False
         # countdown: the first try was the drain's, so this task's retries back off from 2 s
         raise self.retry(exc=exc, countdown=task_countdown(self.request.retries + 1, exc)) from None
     except HubSpotError as exc:
-        log.warning("escalation %s: message status %s not reported: %s", event.escalation_id, status, exc)
+        message_status.log_not_reported(event, status, exc)
         return False
 
 
