@@ -16,7 +16,9 @@ workers, the sandbox HubSpot over HTTP (its webhooks sent from a thread, as HubS
 on our broker) and the bot. At the end, per kind: the events accepted for the bot, delivered
 exactly once, duplicated, out of order and lost, and our messages accepted for HubSpot, held once
 and lost. The suite fails on any loss or disorder, and on a duplicate beyond the documented
-at-least-once case (a POST cut off by a SIGKILL: at most one per kill).
+at-least-once cases: a POST cut off by a SIGKILL (at most one per kill), and a POST the bot applied
+whose answer did not reach us within the read timeout (a slow answer on a loaded machine), which we
+recorded as an attempt without a status.
 
 Sizes: CHAOS_ESCALATIONS (default 12 in the suite), CHAOS_ROUNDS (2), CHAOS_SEED (random),
 CHAOS_WORKERS (worker processes, 3: the SIGKILL takes one of them at random).
@@ -41,7 +43,7 @@ from collections import Counter
 
 import pytest
 
-from conversations.models import EscalationEvent
+from conversations.models import CallbackAttempt, EscalationEvent
 from sandbox import tasks as sandbox_tasks
 from sandbox.models import SandboxBehaviour, SandboxMessage
 from tests.e2e import flow
@@ -195,15 +197,17 @@ def test_chaos(
     for row in rows:
         row["seed"] = seed
         figures("Chaos", **row)
-    total = {key: sum(row[key] for row in rows) for key in ("faults", "lost", "out of order", "duplicated")}
+    keys = ("faults", "lost", "out of order", "duplicated", "duplicated after no answer")
+    total = {key: sum(row[key] for row in rows) for key in keys}
     print(f"chaos seed {seed}: {total}", file=sys.stderr)
     if unsettled is not None:
         given_up = EscalationEvent.objects.filter(delivery_status="failed").count()
         raise AssertionError(f"{unsettled}; {given_up} callback(s) given up; {rows}")
     assert total["lost"] == 0 and total["out of order"] == 0, rows
     assert all(row["held in HubSpot"] == row["accepted for HubSpot"] for row in rows), rows
-    # At least once, documented: a POST cut off by a SIGKILL may come again (one per kill at most).
-    assert total["duplicated"] <= kills, rows
+    # At least once, documented: a POST cut off by a SIGKILL may come again (one per kill at most),
+    # and so may one whose answer we never saw.
+    assert total["duplicated"] - total["duplicated after no answer"] <= kills, rows
 
 
 def _row(kind: str, group: list, bot, faults: int) -> dict:
@@ -219,6 +223,13 @@ def _row(kind: str, group: list, bot, faults: int) -> dict:
         "escalation_id", flat=True
     )
     duplicated = sum(1 for escalation_id in redelivered_escalations if str(escalation_id) in ids)
+    # Redelivered after an attempt that got no answer in time, although the bot had applied it.
+    unanswered = set(
+        CallbackAttempt.objects.filter(
+            event_id__in=set(bot.redeliveries), event__escalation_id__in=ids, status_code__isnull=True
+        ).values_list("event_id", flat=True)
+    )
+    after_no_answer = sum(1 for event_id in bot.redeliveries if event_id in {str(i) for i in unanswered})
     to_hubspot = sum(1 + len(case.to_hubspot) for case in group)
     held = sum(
         SandboxMessage.objects.filter(thread=case.thread(), type="MESSAGE", direction=INCOMING).count()
@@ -231,6 +242,7 @@ def _row(kind: str, group: list, bot, faults: int) -> dict:
         "accepted for the bot": expected,
         "delivered exactly once": delivered - duplicated,
         "duplicated": duplicated,
+        "duplicated after no answer": after_no_answer,
         "out of order": out_of_order,
         "lost": expected - delivered,
         "accepted for HubSpot": to_hubspot,
