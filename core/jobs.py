@@ -49,15 +49,27 @@ DELIVER_SANDBOX_WEBHOOK = "sandbox.tasks.deliver_webhook"
 # once, and a thread finding it already under way must wait for it, not look the task up
 # half-registered (found by `make bench`: NotRegistered, a 500 for a webhook already stored).
 _discovery = threading.Lock()
+_discovered = False
+
+
+def load_tasks() -> None:
+    """Celery's task discovery (with Django's system checks, run by Celery's Django fixup), once
+    per process. A web process does it at start (hitl_portal/warmup.py), else its first job would."""
+    global _discovered
+    from hitl_portal.celery import app
+
+    if not _discovered:
+        with _discovery:
+            if not _discovered:
+                app.loader.import_default_modules()
+                _discovered = True
 
 
 def _task(name: str):
     from hitl_portal.celery import app
 
     if name not in app.tasks:
-        with _discovery:
-            if name not in app.tasks:
-                app.loader.import_default_modules()  # autodiscovery, in a process that has not run it yet
+        load_tasks()
     return app.tasks[name]
 
 
