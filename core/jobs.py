@@ -45,9 +45,10 @@ ANSWER_WORKER_PING = "core.tasks.answer_worker_ping"
 DELIVER_SANDBOX_WEBHOOK = "sandbox.tasks.deliver_webhook"
 
 
-# Autodiscovery runs once per process, on the first job; gunicorn's threads may all get there at
-# once, and a thread finding it already under way must wait for it, not look the task up
-# half-registered (found by `make bench`: NotRegistered, a 500 for a webhook already stored).
+# Autodiscovery runs once per process: at a web process's start (hitl_portal/warmup.py), else on
+# its first job. gunicorn's threads may all get to that first job at once, and a thread finding it
+# already under way must wait for it, not look the task up half-registered (found by `make bench`:
+# NotRegistered, a 500 for a webhook already stored).
 _discovery = threading.Lock()
 _discovered = False
 

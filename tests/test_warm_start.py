@@ -1,9 +1,10 @@
 """A web process is ready when gunicorn starts serving from it (hitl_portal/warmup.py).
 
 Without the warm-up, each new gunicorn worker (at a deploy, a restart, and every
-GUNICORN_MAX_REQUESTS) imported the URLconf, with every view, on its first request, and ran
-Celery's task discovery, with Django's system checks, on its first queued job: a few hundred
-milliseconds on the first webhooks it answered, which `make bench` saw as the relay's p99 at 10/s.
+GUNICORN_MAX_REQUESTS) imported the URLconf, with every view, on its first request, ran Celery's
+task discovery, with Django's system checks, on its first queued job, and imported the Redis client
+and Celery's producer side on its first cache call and publish: a few hundred milliseconds on the
+first webhooks it answered, which `make bench` saw as the relay's p99 at 10/s.
 """
 
 import json
@@ -11,6 +12,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,8 +62,11 @@ NOWHERE = "redis://127.0.0.1:1/0"
 
 
 def _fresh_web_process(code: str = FIRST_REQUEST, **env_vars: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GUNICORN_"))}
-    env = {k: v for k, v in env.items() if k not in ("CACHE_URL", "CELERY_BROKER_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "GUNICORN_")) and k not in ("CACHE_URL", "CELERY_BROKER_URL")
+    }
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -73,14 +79,18 @@ def _fresh_web_process(code: str = FIRST_REQUEST, **env_vars: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_the_first_request_of_a_new_web_process_imports_none_of_the_app():
-    seen = _fresh_web_process()
-    assert seen["status"] == 401  # unsigned: refused, after routing to the webhook view
-    assert seen["imported"] == []
+@pytest.fixture(scope="module")
+def first_request() -> dict:
+    return _fresh_web_process()
 
 
-def test_a_new_web_process_knows_its_tasks_before_its_first_job():
-    assert _fresh_web_process()["registered"] is True
+def test_the_first_request_of_a_new_web_process_imports_none_of_the_app(first_request):
+    assert first_request["status"] == 401  # unsigned: refused, after routing to the webhook view
+    assert first_request["imported"] == []
+
+
+def test_a_new_web_process_knows_its_tasks_before_its_first_job(first_request):
+    assert first_request["registered"] is True
 
 
 def test_the_first_cache_call_and_publish_import_nothing():

@@ -224,12 +224,13 @@ def _row(kind: str, group: list, bot, faults: int) -> dict:
     )
     duplicated = sum(1 for escalation_id in redelivered_escalations if str(escalation_id) in ids)
     # Redelivered after an attempt that got no answer in time, although the bot had applied it.
-    unanswered = set(
-        CallbackAttempt.objects.filter(
+    unanswered = {
+        str(event_id)
+        for event_id in CallbackAttempt.objects.filter(
             event_id__in=set(bot.redeliveries), event__escalation_id__in=ids, status_code__isnull=True
         ).values_list("event_id", flat=True)
-    )
-    after_no_answer = sum(1 for event_id in bot.redeliveries if event_id in {str(i) for i in unanswered})
+    }
+    after_no_answer = sum(1 for event_id in bot.redeliveries if event_id in unanswered)
     to_hubspot = sum(1 + len(case.to_hubspot) for case in group)
     held = sum(
         SandboxMessage.objects.filter(thread=case.thread(), type="MESSAGE", direction=INCOMING).count()
