@@ -50,7 +50,7 @@ async def run(ctx: Context) -> list[Row]:
             rows += _rows(concurrency, base, one, hundred)
     finally:
         ctx.celery_app.control.purge()
-        await asyncio.to_thread(_analyze_events)  # the ORM is not for the event loop's thread
+        await asyncio.to_thread(_settle_events)  # the ORM is not for the event loop's thread
         ctx.celery_app.control.add_consumer(QUEUE, reply=True, timeout=5)
     return rows
 
@@ -69,11 +69,17 @@ def cpu_text(result) -> str:
     return "" if result.cpu_ms is None else f", portal CPU {result.cpu_ms:.2f} ms/request"
 
 
-def _analyze_events() -> None:
-    """Refresh the planner's statistics of the ~200,000 events just stored, as autovacuum would
-    within a minute or so on a deployment. Without it the next scenario runs on the statistics of
-    an empty table: PostgreSQL then answers processing's "earlier pending events of this thread?"
-    by scanning every pending event (87 ms a task instead of well under 1 ms, measured)."""
+def _settle_events() -> None:
+    """Leave the ~200,000 events just stored as a deployment's autovacuum would within a minute or
+    so: settled, vacuumed and analyzed.
+
+    Without the statistics the next scenario runs on those of an empty table: PostgreSQL then
+    answers processing's "earlier pending events of this thread?" by scanning every pending event
+    (87 ms a task instead of well under 1 ms, measured). Without the VACUUM (this machine's
+    PostgreSQL may run with autovacuum off) the pending events' partial index keeps an entry for
+    each of the 200,000 rows just settled: the relay's first claims and "earlier pending?" reads
+    visit their dead heap rows until the index learns they are gone, and its first drains took
+    0.3-0.8 s each (py-spy: half of it waiting for those reads), the relay's p99 at 10/s."""
     from django.db import connection
 
     from conversations.models import HubSpotEvent, WebhookReceipt
@@ -90,8 +96,8 @@ def _analyze_events() -> None:
                 [HubSpotEvent.Status.IGNORED.value, HubSpotEvent.Status.PENDING.value],
             )
             wakeup.clear()
-            for model in (HubSpotEvent, WebhookReceipt):
-                cursor.execute(f'ANALYZE "{model._meta.db_table}"')
+            for model in (HubSpotEvent, WebhookReceipt):  # in autocommit: VACUUM refuses a transaction
+                cursor.execute(f'VACUUM (ANALYZE) "{model._meta.db_table}"')
     finally:
         connection.close()  # this thread's own connection
 
