@@ -15,7 +15,8 @@ from tenants.models import TenantScopedQuerySet
 class BotApiRequest(models.Model):
     tenant_lookup = "connection__tenant"
 
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    # Neither foreign key has an index of its own: the two composite indexes lead with them.
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+", db_index=False)
     api_key = models.ForeignKey(BotApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     escalation = models.ForeignKey(
         "conversations.Escalation",
@@ -23,6 +24,7 @@ class BotApiRequest(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="api_requests",
+        db_index=False,
         help_text="Empty when the call was refused before an escalation existed (e.g. 422).",
     )
     action = models.CharField(max_length=20, help_text="start, message or close.")

@@ -54,7 +54,10 @@ class Escalation(models.Model):
     tenant_lookup = "connection__tenant"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="escalations")
+    # No index of its own: the indexes below that lead with it serve every lookup by it.
+    connection = models.ForeignKey(
+        Connection, on_delete=models.PROTECT, related_name="escalations", db_index=False
+    )
     inbox = models.ForeignKey(
         ConnectedInbox, null=True, on_delete=models.SET_NULL, related_name="escalations"
     )

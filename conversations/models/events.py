@@ -31,7 +31,10 @@ class EscalationEvent(models.Model):
     tenant_lookup = "escalation__connection__tenant"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: both unique constraints below lead with it.
+    escalation = models.ForeignKey(
+        Escalation, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     sequence = models.PositiveIntegerField(help_text="1, 2, 3… per escalation, no gaps.")
     type = models.CharField(max_length=40, choices=EventType.choices)
     data = models.JSONField(default=dict)

@@ -22,7 +22,10 @@ class PublishStatus(models.TextChoices):
 class EscalationMessage(models.Model):
     tenant_lookup = "escalation__connection__tenant"
 
-    escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: message_unique_position leads with it.
+    escalation = models.ForeignKey(
+        Escalation, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     position = models.PositiveIntegerField(help_text="Order within the escalation, 1, 2, 3…")
     direction = models.CharField(max_length=10, choices=MessageDirection.choices)
     role = models.CharField(max_length=10, help_text="intro, user, bot or agent.")

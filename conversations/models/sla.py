@@ -22,7 +22,10 @@ class ActionStatus(models.TextChoices):
 class SlaBreach(models.Model):
     tenant_lookup = "escalation__connection__tenant"
 
-    escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="sla_breaches")
+    # No index of its own: sla_breach_once leads with it.
+    escalation = models.ForeignKey(
+        Escalation, on_delete=models.CASCADE, related_name="sla_breaches", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=SlaKind.choices)
     # When the stretch that ran over began (waiting since, assigned at, the unanswered message's
     # time): a later stretch of the same kind (the agent silent again) is a new breach.

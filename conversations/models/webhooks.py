@@ -52,7 +52,10 @@ class HubSpotEvent(models.Model):
 
     tenant_lookup = "app__tenant"
 
-    app = models.ForeignKey(HubSpotApp, on_delete=models.CASCADE, related_name="hubspot_events")
+    # No index of its own: the unique (app, dedupe_key) and hubspotevent_app_newest lead with it.
+    app = models.ForeignKey(
+        HubSpotApp, on_delete=models.CASCADE, related_name="hubspot_events", db_index=False
+    )
     receipt = models.ForeignKey(WebhookReceipt, on_delete=models.CASCADE, related_name="events")
     dedupe_key = models.CharField(max_length=200, help_text="event:<eventId> or message:<messageId>…")
     event_type = models.CharField(max_length=80, help_text="subscriptionType, or the channel event type.")
