@@ -10,16 +10,24 @@ the state changes as Django's AlterField would, while the database only drops th
 PostgreSQL CONCURRENTLY, without blocking writes (hence not atomic). Unapplying builds them again.
 """
 
-import django.db.models.deletion
 from django.db import migrations, models
+from django.db.models import CASCADE, PROTECT
 
 # (table, column, index name as Django named it when the field was created)
 INDEXES = [
     ("conversations_botapirequest", "connection_id", "conversations_botapirequest_connection_id_dfdad693"),
     ("conversations_botapirequest", "escalation_id", "conversations_botapirequest_escalation_id_8afec03b"),
     ("conversations_escalation", "connection_id", "conversations_escalation_connection_id_b7d95311"),
-    ("conversations_escalationevent", "escalation_id", "conversations_escalationevent_escalation_id_aad9c594"),
-    ("conversations_escalationmessage", "escalation_id", "conversations_escalationmessage_escalation_id_4c6ef94f"),
+    (
+        "conversations_escalationevent",
+        "escalation_id",
+        "conversations_escalationevent_escalation_id_aad9c594",
+    ),
+    (
+        "conversations_escalationmessage",
+        "escalation_id",
+        "conversations_escalationmessage_escalation_id_4c6ef94f",
+    ),
     ("conversations_hubspotevent", "app_id", "conversations_hubspotevent_app_id_296464c9"),
     ("conversations_slabreach", "escalation_id", "conversations_slabreach_escalation_id_ff846a86"),
 ]
@@ -27,6 +35,12 @@ INDEXES = [
 
 def _concurrently(schema_editor) -> str:
     return " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
+
+
+def _without_index(model_name: str, name: str, to: str, on_delete, **options) -> migrations.AlterField:
+    """The field as Django's state now knows it: the same foreign key, without an index."""
+    field = models.ForeignKey(db_index=False, on_delete=on_delete, to=to, **options)
+    return migrations.AlterField(model_name=model_name, name=name, field=field)
 
 
 def drop_indexes(apps, schema_editor):
@@ -56,78 +70,45 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             database_operations=[migrations.RunPython(drop_indexes, create_indexes)],
             state_operations=[
-                migrations.AlterField(
-                    model_name="botapirequest",
-                    name="connection",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="connections.connection",
-                    ),
+                _without_index(
+                    "botapirequest", "connection", "connections.connection", CASCADE, related_name="+"
                 ),
-                migrations.AlterField(
-                    model_name="botapirequest",
-                    name="escalation",
-                    field=models.ForeignKey(
-                        blank=True,
-                        db_index=False,
-                        help_text="Empty when the call was refused before an escalation existed (e.g. 422).",
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="api_requests",
-                        to="conversations.escalation",
-                    ),
+                _without_index(
+                    "botapirequest",
+                    "escalation",
+                    "conversations.escalation",
+                    CASCADE,
+                    blank=True,
+                    null=True,
+                    related_name="api_requests",
+                    help_text="Empty when the call was refused before an escalation existed (e.g. 422).",
                 ),
-                migrations.AlterField(
-                    model_name="escalation",
-                    name="connection",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="escalations",
-                        to="connections.connection",
-                    ),
+                _without_index(
+                    "escalation", "connection", "connections.connection", PROTECT, related_name="escalations"
                 ),
-                migrations.AlterField(
-                    model_name="escalationevent",
-                    name="escalation",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="events",
-                        to="conversations.escalation",
-                    ),
+                _without_index(
+                    "escalationevent",
+                    "escalation",
+                    "conversations.escalation",
+                    CASCADE,
+                    related_name="events",
                 ),
-                migrations.AlterField(
-                    model_name="escalationmessage",
-                    name="escalation",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="messages",
-                        to="conversations.escalation",
-                    ),
+                _without_index(
+                    "escalationmessage",
+                    "escalation",
+                    "conversations.escalation",
+                    CASCADE,
+                    related_name="messages",
                 ),
-                migrations.AlterField(
-                    model_name="hubspotevent",
-                    name="app",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="hubspot_events",
-                        to="connections.hubspotapp",
-                    ),
+                _without_index(
+                    "hubspotevent", "app", "connections.hubspotapp", CASCADE, related_name="hubspot_events"
                 ),
-                migrations.AlterField(
-                    model_name="slabreach",
-                    name="escalation",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="sla_breaches",
-                        to="conversations.escalation",
-                    ),
+                _without_index(
+                    "slabreach",
+                    "escalation",
+                    "conversations.escalation",
+                    CASCADE,
+                    related_name="sla_breaches",
                 ),
             ],
         ),
