@@ -1,5 +1,5 @@
-"""The dispatch table: which HubSpot event type does what (STYLE pattern 9, after Zulip's
-EVENT_FUNCTION_MAPPER). Supported types are derived from its keys, never listed twice; types we
+"""The dispatch table: which HubSpot event type does what (one table, as Zulip's
+EVENT_FUNCTION_MAPPER is). Supported types are derived from its keys, never listed twice; types we
 know and do not need are ignored with a reason; anything else is recorded as ignored, loudly.
 
 `process_event` is idempotent: an event already processed or ignored is left alone, and the

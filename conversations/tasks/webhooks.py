@@ -4,13 +4,13 @@
 processed or ignored, and everything it applies goes through the idempotent lifecycle, which is
 what makes `acks_late` safe: a redelivered message re-runs finished work as a no-op.
 
-Retries (STYLE pattern 6): HubSpot errors worth retrying (RETRYABLE_ERRORS: network, 5xx, 429,
+Retries: HubSpot errors worth retrying (RETRYABLE_ERRORS: network, 5xx, 429,
 already retried per call by the client) re-run the task after an exponential, jittered countdown
 capped well below Redis' 1 h visibility timeout; the event stays pending with the error in
 `result`. After MAX_RETRIES it is marked failed. Other HubSpot errors (404, 401…) and bugs mark
 that event failed at once and processing moves on to the next event.
 
-Lost tasks (STYLE pattern 6's safety net): `sweep_pending_webhook_events` (beat, every minute)
+Lost tasks (the safety net under the retries): `sweep_pending_webhook_events` (beat, every minute)
 re-enqueues events still pending HITL_SWEEP_GRACE_SECONDS after they were stored whose task
 vanished: never enqueued (broker down when the webhook was stored), dropped by a broker restarted
 without its data, or killed with its worker mid-run (Redis would redeliver that one only after

@@ -88,7 +88,8 @@ class HubSpotSignatureAuthentication(BaseAuthentication):
             raise SignatureInvalid("missing", f"{SIGNATURE_HEADER} and {TIMESTAMP_HEADER} are required.")
         app = _app_for(token)
         body = read_body(django_request, limit, declared)
-        # The URL HubSpot called is ours to know, not the Host header's to tell (STYLE §7).
+        # The URL HubSpot called is ours to know, not the Host header's to tell: a forged Host
+        # must not change what the signature is checked over.
         uri = settings.PUBLIC_BASE_URL.rstrip("/") + django_request.get_full_path()
 
         def verify(app: HubSpotApp) -> None:

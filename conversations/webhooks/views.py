@@ -1,6 +1,6 @@
 """The two webhook endpoints of an app: `/webhooks/hubspot/<token>/app/` and `/channel/`.
 
-Thin on purpose (STYLE patterns 1, 5): the authenticator has verified the signature over the raw
+Thin on purpose: the authenticator has verified the signature over the raw
 body by the time `post` runs; the view parses, stores and enqueues, and answers within HubSpot's
 5-second timeout without calling HubSpot. Processing happens in Celery.
 

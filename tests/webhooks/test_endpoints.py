@@ -1,4 +1,4 @@
-"""The two endpoints' security and HTTP contract, written once for both (STYLE patterns 1, 2, 15).
+"""The two endpoints' security and HTTP contract, written once for both.
 
 Requests are signed with HubSpot's own helper over PUBLIC_BASE_URL + path. Every refusal is
 checked for its status, its message, and that nothing was stored or enqueued.
