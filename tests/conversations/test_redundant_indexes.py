@@ -19,7 +19,7 @@ REDUNDANT = """
 SELECT a.indexrelid::regclass::text, b.indexrelid::regclass::text
 FROM pg_index a
 JOIN pg_index b ON b.indrelid = a.indrelid AND b.indexrelid <> a.indexrelid
-WHERE a.indrelid::regclass::text LIKE 'conversations\\_%%'
+WHERE a.indrelid::regclass::text LIKE 'conversations\\_%'
   AND NOT a.indisunique
   AND a.indpred IS NULL AND b.indpred IS NULL
   AND a.indexprs IS NULL AND b.indexprs IS NULL
